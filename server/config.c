@@ -1,0 +1,289 @@
+/* config: environment and flags; see config.h. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "config.h"
+#include "log.h"
+
+struct setting {
+    const char *flag;  /* --flag */
+    const char *env;   /* CONFER_... */
+    int kind;          /* 0 string, 1 integer, 2 boolean switch (flag takes no value) */
+    int min, max;
+};
+
+enum {
+    S_DATABASE_URL, S_LISTEN, S_PUBLIC_URL, S_WORKERS, S_DB_POOL, S_DB_PIPELINE, S_DB_QUEUE,
+    S_LOG_LEVEL, S_WEB_ROOT, S_NO_MIGRATE, S_SHUTDOWN_TIMEOUT, S_HTTP_TIMEOUT, S_COUNT
+};
+
+static const struct setting settings[S_COUNT] = {
+    [S_DATABASE_URL] = {"--database-url", "CONFER_DATABASE_URL", 0, 0, 0},
+    [S_LISTEN] = {"--listen", "CONFER_LISTEN", 0, 0, 0},
+    [S_PUBLIC_URL] = {"--public-url", "CONFER_PUBLIC_URL", 0, 0, 0},
+    [S_WORKERS] = {"--workers", "CONFER_WORKERS", 1, 1, 256},
+    [S_DB_POOL] = {"--db-pool", "CONFER_DB_POOL", 1, 1, 64},
+    [S_DB_PIPELINE] = {"--db-pipeline", "CONFER_DB_PIPELINE", 1, 1, 256},
+    [S_DB_QUEUE] = {"--db-queue", "CONFER_DB_QUEUE", 1, 1, 100000},
+    [S_LOG_LEVEL] = {"--log-level", "CONFER_LOG_LEVEL", 0, 0, 0},
+    [S_WEB_ROOT] = {"--web-root", "CONFER_WEB_ROOT", 0, 0, 0},
+    [S_NO_MIGRATE] = {"--no-migrate", "CONFER_NO_MIGRATE", 2, 0, 1},
+    [S_SHUTDOWN_TIMEOUT] = {"--shutdown-timeout", "CONFER_SHUTDOWN_TIMEOUT", 1, 0, 3600},
+    [S_HTTP_TIMEOUT] = {"--http-timeout", "CONFER_HTTP_TIMEOUT", 1, 1, 3600},
+};
+
+int cf_config_parse_listen(const char *s, char **host, int *port)
+{
+    const char *colon;
+    const char *h = s;
+    size_t hlen;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (close == NULL || close[1] != ':')
+            return -1;
+        h = s + 1;
+        hlen = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon == NULL)
+            return -1;
+        hlen = (size_t)(colon - s);
+    }
+    char *end;
+    errno = 0;
+    long p = strtol(colon + 1, &end, 10);
+    if (colon[1] == '\0' || *end != '\0' || errno != 0 || p < 0 || p > 65535)
+        return -1;
+    if (hlen == 0) {
+        h = "0.0.0.0";
+        hlen = strlen(h);
+    }
+    *host = cf_strndup(h, hlen);
+    *port = (int)p;
+    return 0;
+}
+
+static int parse_int(const char *s, int min, int max, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || errno != 0 || v < min || v > max)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int parse_bool(const char *s, int *out)
+{
+    if (!strcmp(s, "1") || !strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on")) {
+        *out = 1;
+        return 0;
+    }
+    if (!strcmp(s, "0") || !strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "off")) {
+        *out = 0;
+        return 0;
+    }
+    return -1;
+}
+
+static void set_string(char **slot, const char *value)
+{
+    cf_free(*slot);
+    *slot = cf_strdup(value);
+}
+
+/* Applies one setting; `source` names it in error messages. */
+static int apply(struct cf_config *cfg, int which, const char *value, const char *source, char *err,
+                 size_t errsize)
+{
+    const struct setting *s = &settings[which];
+    int iv = 0;
+    if (s->kind == 1 && parse_int(value, s->min, s->max, &iv) != 0) {
+        snprintf(err, errsize, "invalid %s: '%s' (expected an integer from %d to %d)", source,
+                 value, s->min, s->max);
+        return -1;
+    }
+    if (s->kind == 2 && parse_bool(value, &iv) != 0) {
+        snprintf(err, errsize, "invalid %s: '%s' (expected true or false)", source, value);
+        return -1;
+    }
+    switch (which) {
+    case S_DATABASE_URL:
+        if (value[0] == '\0') {
+            snprintf(err, errsize, "invalid %s: empty", source);
+            return -1;
+        }
+        set_string(&cfg->database_url, value);
+        break;
+    case S_LISTEN: {
+        char *host = NULL;
+        int port;
+        if (cf_config_parse_listen(value, &host, &port) != 0) {
+            snprintf(err, errsize, "invalid %s: '%s' (expected host:port, e.g. 127.0.0.1:8080)",
+                     source, value);
+            return -1;
+        }
+        cf_free(cfg->listen_host);
+        cfg->listen_host = host;
+        cfg->listen_port = port;
+        break;
+    }
+    case S_PUBLIC_URL:
+        if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0) {
+            snprintf(err, errsize, "invalid %s: '%s' (expected an http:// or https:// URL)",
+                     source, value);
+            return -1;
+        }
+        set_string(&cfg->public_url, value);
+        /* No trailing slash: paths are appended to it. */
+        size_t len = strlen(cfg->public_url);
+        while (len > 0 && cfg->public_url[len - 1] == '/')
+            cfg->public_url[--len] = '\0';
+        break;
+    case S_WORKERS:
+        cfg->workers = iv;
+        break;
+    case S_DB_POOL:
+        cfg->db_pool = iv;
+        break;
+    case S_DB_PIPELINE:
+        cfg->db_pipeline = iv;
+        break;
+    case S_DB_QUEUE:
+        cfg->db_queue = iv;
+        break;
+    case S_LOG_LEVEL: {
+        int level = cf_log_level_parse(value);
+        if (level < 0) {
+            snprintf(err, errsize, "invalid %s: '%s' (expected debug, info, warn or error)",
+                     source, value);
+            return -1;
+        }
+        cfg->log_level = level;
+        break;
+    }
+    case S_WEB_ROOT:
+        set_string(&cfg->web_root, value);
+        break;
+    case S_NO_MIGRATE:
+        cfg->migrate_on_start = !iv;
+        break;
+    case S_SHUTDOWN_TIMEOUT:
+        cfg->shutdown_timeout_s = iv;
+        break;
+    case S_HTTP_TIMEOUT:
+        cfg->http_timeout_s = iv;
+        break;
+    }
+    return 0;
+}
+
+static void defaults(struct cf_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->command = CF_CMD_SERVE;
+    cfg->listen_host = cf_strdup("127.0.0.1");
+    cfg->listen_port = 8080;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg->workers = cores > 0 ? (int)(cores > 256 ? 256 : cores) : 1;
+    cfg->db_pool = 4;
+    cfg->db_pipeline = 32;
+    cfg->db_queue = 4096;
+    cfg->db_queue_timeout_ms = 5000;
+    cfg->log_level = CF_LOG_INFO;
+    cfg->web_root = cf_strdup("web");
+    cfg->migrate_on_start = 1;
+    cfg->shutdown_timeout_s = 10;
+    cfg->http_timeout_s = 30;
+    cfg->max_body = 1024 * 1024;
+    cfg->max_headers = 16 * 1024;
+}
+
+int cf_config_load(struct cf_config *cfg, int argc, const char *const *argv, char *err,
+                   size_t errsize)
+{
+    defaults(cfg);
+    for (int i = 0; i < S_COUNT; i++) {
+        const char *v = getenv(settings[i].env);
+        if (v != NULL && apply(cfg, i, v, settings[i].env, err, errsize) != 0)
+            return -1;
+    }
+    int have_command = 0;
+    for (int a = 1; a < argc; a++) {
+        const char *arg = argv[a];
+        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+            cfg->command = CF_CMD_HELP;
+            return 0;
+        }
+        if (!strcmp(arg, "--version")) {
+            cfg->command = CF_CMD_VERSION;
+            return 0;
+        }
+        if (arg[0] != '-') {
+            if (have_command) {
+                snprintf(err, errsize, "unexpected argument '%s'", arg);
+                return -1;
+            }
+            have_command = 1;
+            if (!strcmp(arg, "serve"))
+                cfg->command = CF_CMD_SERVE;
+            else if (!strcmp(arg, "migrate"))
+                cfg->command = CF_CMD_MIGRATE;
+            else {
+                snprintf(err, errsize, "unknown command '%s' (see confer --help)", arg);
+                return -1;
+            }
+            continue;
+        }
+        /* --flag value or --flag=value */
+        const char *eq = strchr(arg, '=');
+        size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
+        int which = -1;
+        for (int i = 0; i < S_COUNT; i++)
+            if (strlen(settings[i].flag) == name_len &&
+                !strncmp(settings[i].flag, arg, name_len))
+                which = i;
+        if (which < 0) {
+            snprintf(err, errsize, "unknown option '%.*s' (see confer --help)", (int)name_len, arg);
+            return -1;
+        }
+        const char *value;
+        if (settings[which].kind == 2) {
+            value = eq ? eq + 1 : "true";
+        } else if (eq) {
+            value = eq + 1;
+        } else if (a + 1 < argc) {
+            value = argv[++a];
+        } else {
+            snprintf(err, errsize, "option %s needs a value", settings[which].flag);
+            return -1;
+        }
+        if (apply(cfg, which, value, settings[which].flag, err, errsize) != 0)
+            return -1;
+    }
+    if ((cfg->command == CF_CMD_SERVE || cfg->command == CF_CMD_MIGRATE) &&
+        cfg->database_url == NULL) {
+        snprintf(err, errsize,
+                 "no database: set CONFER_DATABASE_URL or --database-url "
+                 "(e.g. postgresql://confer@127.0.0.1/confer)");
+        return -1;
+    }
+    cfg->public_https = cfg->public_url != NULL && strncmp(cfg->public_url, "https://", 8) == 0;
+    return 0;
+}
+
+void cf_config_free(struct cf_config *cfg)
+{
+    cf_free(cfg->database_url);
+    cf_free(cfg->listen_host);
+    cf_free(cfg->public_url);
+    cf_free(cfg->web_root);
+    memset(cfg, 0, sizeof(*cfg));
+}

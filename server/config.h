@@ -1,0 +1,45 @@
+/*
+ * config: the settings of one confer process, read from the environment
+ * (CONFER_*) and overridden by command-line flags. A bad value is reported
+ * in one line and the process exits with status 2 (see main.c).
+ */
+#ifndef CF_CONFIG_H
+#define CF_CONFIG_H
+
+#include <stddef.h>
+
+enum cf_command { CF_CMD_SERVE, CF_CMD_MIGRATE, CF_CMD_HELP, CF_CMD_VERSION };
+
+struct cf_config {
+    enum cf_command command;
+    char *database_url;  /* libpq connection string or URI */
+    char *listen_host;   /* numeric address or name */
+    int listen_port;
+    char *public_url;    /* e.g. https://confer.example.ca; derived from listen when unset */
+    int public_https;    /* public_url starts with https:// */
+    int workers;         /* event-loop threads */
+    int db_pool;         /* database connections per worker */
+    int db_pipeline;     /* statements in flight per connection */
+    int db_queue;        /* queued statements per worker before 503 */
+    int db_queue_timeout_ms;
+    int log_level;
+    char *web_root;
+    int migrate_on_start;
+    int shutdown_timeout_s;
+    int http_timeout_s;  /* idle / read / write timeout of a client connection */
+    size_t max_body;     /* API body limit (413 problem+json past it) */
+    size_t max_headers;
+};
+
+/*
+ * Fills cfg from the environment, then from argv. On error returns -1 and
+ * writes a one-line message (without newline) into err.
+ */
+int cf_config_load(struct cf_config *cfg, int argc, const char *const *argv, char *err,
+                   size_t errsize);
+void cf_config_free(struct cf_config *cfg);
+
+/* Parses "host:port", "[v6]:port" or ":port"; returns 0 or -1. host is cf_malloc'ed. */
+int cf_config_parse_listen(const char *s, char **host, int *port);
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * h_health: operations endpoints, without authentication (SPEC section 4):
+ * /healthz (the process answers), /readyz (the database answers a query
+ * through this worker's pool) and /metrics (Prometheus text).
+ */
+#include <event2/buffer.h>
+
+#include "cf_version.h"
+#include "db.h"
+#include "http_server.h"
+#include "request.h"
+#include "routes.h"
+
+static struct cf_db_stmt q_ready = CF_DB_STMT("ready", "SELECT 1", 0);
+
+void cf_h_healthz(struct cf_request *req)
+{
+    static const char body[] = "{\"status\":\"ok\"}";
+    struct evbuffer *buf = evbuffer_new();
+    evbuffer_add(buf, body, sizeof(body) - 1);
+    cf_reply_buffer(req, 200, "application/json; charset=utf-8", buf, 1);
+}
+
+static void on_ready(struct cf_db_result *r, void *arg)
+{
+    struct cf_request *req = arg;
+    if (!r->ok) {
+        cf_request_add_header(req, "Retry-After", "1");
+        cf_reply_problem(req, 503, "not_ready", "the database is not reachable");
+        return;
+    }
+    static const char body[] = "{\"status\":\"ready\"}";
+    struct evbuffer *buf = evbuffer_new();
+    evbuffer_add(buf, body, sizeof(body) - 1);
+    cf_reply_buffer(req, 200, "application/json; charset=utf-8", buf, 1);
+}
+
+void cf_h_readyz(struct cf_request *req)
+{
+    cf_db_query(req->worker->db, &q_ready, NULL, on_ready, req);
+}
+
+void cf_h_metrics(struct cf_request *req)
+{
+    struct cf_server *srv = req->worker->server;
+    struct evbuffer *out = evbuffer_new();
+    struct cf_metrics *per_worker[256];
+    struct cf_metrics_label labels[CF_METRICS_MAX_ROUTES];
+    size_t n = (size_t)srv->nworkers;
+    for (size_t i = 0; i < n && i < 256; i++)
+        per_worker[i] = &srv->workers[i].metrics;
+    for (size_t i = 0; i < cf_routes_count; i++) {
+        labels[i].method = cf_method_name(cf_routes[i].methods & -cf_routes[i].methods);
+        labels[i].route = cf_routes[i].pattern;
+    }
+    evbuffer_add_printf(out, "# HELP confer_build_info The running version.\n"
+                             "# TYPE confer_build_info gauge\nconfer_build_info{version=\"%s\"} 1\n",
+                        CF_VERSION);
+    cf_metrics_render_requests(out, per_worker, n, labels, cf_routes_count);
+
+    struct cf_db_stats total = {0, 0, 0, 0, 0};
+    long inflight = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct cf_db_stats s;
+        cf_db_pool_stats(srv->workers[i].db, &s);
+        total.connections += s.connections;
+        total.ready += s.ready;
+        total.busy += s.busy;
+        total.inflight += s.inflight;
+        total.queued += s.queued;
+        inflight += atomic_load_explicit(&srv->workers[i].inflight, memory_order_relaxed);
+    }
+    evbuffer_add_printf(out,
+                        "# HELP confer_db_pool_connections Database connections by state.\n"
+                        "# TYPE confer_db_pool_connections gauge\n"
+                        "confer_db_pool_connections{state=\"configured\"} %d\n"
+                        "confer_db_pool_connections{state=\"ready\"} %d\n"
+                        "confer_db_pool_connections{state=\"in_use\"} %d\n"
+                        "# HELP confer_db_statements_in_flight Jobs sent to PostgreSQL and not "
+                        "yet answered.\n# TYPE confer_db_statements_in_flight gauge\n"
+                        "confer_db_statements_in_flight %d\n"
+                        "# HELP confer_db_pool_waiting Jobs waiting for a database connection.\n"
+                        "# TYPE confer_db_pool_waiting gauge\nconfer_db_pool_waiting %d\n"
+                        "# HELP confer_http_requests_in_flight Requests being handled.\n"
+                        "# TYPE confer_http_requests_in_flight gauge\n"
+                        "confer_http_requests_in_flight %ld\n",
+                        total.connections, total.ready, total.busy, total.inflight, total.queued,
+                        inflight);
+    cf_reply_buffer(req, 200, "text/plain; version=0.0.4; charset=utf-8", out, 1);
+}

@@ -1,0 +1,56 @@
+/*
+ * http_server: the worker threads. Each worker owns an event_base, an evhttp
+ * with its own SO_REUSEPORT listening socket (h2o's one-listener-per-thread),
+ * a database pool and its metrics. The main thread binds the sockets, starts
+ * the workers, waits for SIGTERM/SIGINT and then drains them.
+ */
+#ifndef CF_HTTP_SERVER_H
+#define CF_HTTP_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "metrics.h"
+
+struct event_base;
+struct evhttp;
+struct evhttp_bound_socket;
+struct event;
+struct cf_db_pool;
+struct cf_server;
+
+struct cf_worker {
+    int index;
+    struct cf_server *server;
+    pthread_t thread;
+    int listen_fd;
+    struct event_base *base;
+    struct evhttp *http;
+    struct evhttp_bound_socket *bound;
+    struct cf_db_pool *db;
+    struct cf_metrics metrics;
+    struct event *shutdown_ev;
+    struct event *drain_timer;
+    int shutting_down;
+    _Atomic long inflight; /* requests dispatched and not yet answered (read by /metrics) */
+    long writing;      /* answers not yet fully written to their socket */
+    uint64_t request_seq;
+};
+
+struct cf_server {
+    const struct cf_config *cfg;
+    int nworkers;
+    struct cf_worker *workers;
+    char *web_root;    /* realpath of the static root, or NULL when missing */
+    char request_id_prefix[9];
+};
+
+/* Runs the server until SIGTERM or SIGINT; returns the process exit status. */
+int cf_server_run(const struct cf_config *cfg);
+
+/* Called by the request layer when a reply has been handed to evhttp. */
+void cf_worker_request_done(struct cf_worker *w);
+
+#endif

@@ -1,0 +1,81 @@
+/*
+ * main: the confer command line. `confer serve` (the default) migrates and
+ * serves; `confer migrate` only migrates. A bad or missing setting prints one
+ * line on stderr and exits 2.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cf_version.h"
+#include "config.h"
+#include "http_server.h"
+#include "log.h"
+#include "migrate.h"
+
+static const char usage[] =
+    "usage: confer [serve|migrate] [options]\n"
+    "       confer --help | --version\n"
+    "\n"
+    "confer is the forum server of a clinical mentorship network.\n"
+    "\n"
+    "commands:\n"
+    "  serve      apply pending migrations, then serve HTTP until SIGTERM (default)\n"
+    "  migrate    apply pending migrations and exit\n"
+    "\n"
+    "options (each also read from the environment variable shown; a flag wins):\n"
+    "  --database-url URL      CONFER_DATABASE_URL      PostgreSQL connection string (required)\n"
+    "  --listen HOST:PORT      CONFER_LISTEN            default 127.0.0.1:8080\n"
+    "  --public-url URL        CONFER_PUBLIC_URL        the URL users reach (https enables\n"
+    "                                                   Secure cookies and HSTS)\n"
+    "  --workers N             CONFER_WORKERS           event-loop threads (default: cores)\n"
+    "  --db-pool N             CONFER_DB_POOL           connections per worker (default 4)\n"
+    "  --db-pipeline N         CONFER_DB_PIPELINE       statements in flight per connection\n"
+    "                                                   (default 32)\n"
+    "  --db-queue N            CONFER_DB_QUEUE          waiting statements per worker before\n"
+    "                                                   503 (default 4096)\n"
+    "  --log-level LEVEL       CONFER_LOG_LEVEL         debug, info, warn or error (default info)\n"
+    "  --web-root DIR          CONFER_WEB_ROOT          static web client (default ./web)\n"
+    "  --no-migrate            CONFER_NO_MIGRATE=true   serve without applying migrations\n"
+    "  --shutdown-timeout S    CONFER_SHUTDOWN_TIMEOUT  seconds to finish requests on SIGTERM\n"
+    "                                                   (default 10)\n"
+    "  --http-timeout S        CONFER_HTTP_TIMEOUT      client read/write/idle timeout\n"
+    "                                                   (default 30)\n";
+
+int main(int argc, char **argv)
+{
+    struct cf_config cfg;
+    char err[512];
+    int status;
+    if (cf_config_load(&cfg, argc, (const char *const *)argv, err, sizeof(err)) != 0) {
+        fprintf(stderr, "confer: %s\n", err);
+        cf_config_free(&cfg);
+        return 2;
+    }
+    cf_log_set_level((enum cf_log_level)cfg.log_level);
+    switch (cfg.command) {
+    case CF_CMD_HELP:
+        fputs(usage, stdout);
+        status = 0;
+        break;
+    case CF_CMD_VERSION:
+        printf("confer %s\n", CF_VERSION);
+        status = 0;
+        break;
+    case CF_CMD_MIGRATE:
+        status = cf_migrate_run(cfg.database_url, 1, err, sizeof(err)) == 0 ? 0 : 1;
+        if (status != 0)
+            fprintf(stderr, "confer: %s\n", err);
+        break;
+    case CF_CMD_SERVE:
+    default:
+        if (cfg.migrate_on_start && cf_migrate_run(cfg.database_url, 0, err, sizeof(err)) != 0) {
+            cf_error("%s", err);
+            status = 1;
+            break;
+        }
+        status = cf_server_run(&cfg);
+        break;
+    }
+    cf_config_free(&cfg);
+    return status;
+}

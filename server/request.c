@@ -1,0 +1,269 @@
+/*
+ * request: replies and request helpers; see request.h. Every reply leaves
+ * through send_reply(), which owns the security headers, the metrics and
+ * the access-log line, so no path can forget them.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "alloc.h"
+#include "db.h"
+#include "http_server.h"
+#include "log.h"
+#include "request.h"
+
+static const char CSP_API[] = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
+static const char CSP_PAGE[] =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'";
+
+const char *cf_request_query(const struct cf_request *req, const char *key)
+{
+    return cf_query_get(&req->query, key);
+}
+
+int64_t cf_request_param_id(const struct cf_request *req, size_t n)
+{
+    return n < req->match.nparams ? req->match.params[n].id : 0;
+}
+
+const char *cf_request_header(const struct cf_request *req, const char *name)
+{
+    return evhttp_find_header(evhttp_request_get_input_headers(req->ev), name);
+}
+
+void cf_request_add_header(struct cf_request *req, const char *name, const char *value)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(req->ev), name, value);
+}
+
+void cf_request_free(struct cf_request *req)
+{
+    if (req == NULL)
+        return;
+    cf_query_free(&req->query);
+    if (req->body)
+        json_decref(req->body);
+    cf_free(req->path);
+    cf_free(req);
+}
+
+static void on_reply_written(struct evhttp_request *evreq, void *arg)
+{
+    struct cf_worker *w = arg;
+    (void)evreq;
+    w->writing--;
+    cf_worker_request_done(w);
+}
+
+/* Sends the reply, records it and frees req. buf may be NULL; it is consumed. */
+static void send_reply(struct cf_request *req, int status, const char *content_type,
+                       struct evbuffer *buf, int api)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req->ev);
+    struct cf_worker *w = req->worker;
+    const struct cf_config *cfg = w->server->cfg;
+
+    evhttp_add_header(h, "X-Request-Id", req->request_id);
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(h, "Content-Security-Policy", api ? CSP_API : CSP_PAGE);
+    evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+    evhttp_add_header(h, "X-Frame-Options", "DENY");
+    evhttp_add_header(h, "Cross-Origin-Opener-Policy", "same-origin");
+    evhttp_add_header(h, "Cross-Origin-Resource-Policy", "same-origin");
+    evhttp_add_header(h, "Permissions-Policy", "camera=(), microphone=(), geolocation=()");
+    if (cfg->public_https)
+        evhttp_add_header(h, "Strict-Transport-Security", "max-age=31536000; includeSubDomains");
+    if (api)
+        evhttp_add_header(h, "Cache-Control", "no-store");
+    if (content_type != NULL)
+        evhttp_add_header(h, "Content-Type", content_type);
+    if (req->close_connection || w->shutting_down)
+        evhttp_add_header(h, "Connection", "close");
+
+    size_t bytes = buf ? evbuffer_get_length(buf) : 0;
+    if (req->method == CF_HEAD && buf != NULL) {
+        /* HEAD: the headers of the GET, no body. */
+        char len[32];
+        snprintf(len, sizeof(len), "%zu", bytes);
+        evhttp_add_header(h, "Content-Length", len);
+        evbuffer_drain(buf, bytes);
+        bytes = 0;
+    }
+    if (evhttp_request_get_connection(req->ev) != NULL) {
+        w->writing++;
+        evhttp_request_set_on_complete_cb(req->ev, on_reply_written, w);
+    }
+    evhttp_send_reply(req->ev, status, cf_status_title(status), buf);
+    if (buf)
+        evbuffer_free(buf);
+
+    struct timespec end;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    double seconds = (double)(end.tv_sec - req->start.tv_sec) +
+                     (double)(end.tv_nsec - req->start.tv_nsec) / 1e9;
+    cf_metrics_observe(&w->metrics, req->metrics_slot, status, seconds);
+    struct cf_access_entry e = {
+        .method = req->method_name,
+        .route = req->route_label,
+        .status = status,
+        .duration_ms = seconds * 1000.0,
+        .request_id = req->request_id,
+        .user_id = req->user_id,
+        .bytes = bytes,
+    };
+    cf_log_access(&e);
+    cf_request_free(req);
+    w->inflight--;
+    cf_worker_request_done(w);
+}
+
+void cf_reply_buffer(struct cf_request *req, int status, const char *content_type,
+                     struct evbuffer *buf, int api)
+{
+    send_reply(req, status, content_type, buf, api);
+}
+
+void cf_reply_empty(struct cf_request *req, int status)
+{
+    send_reply(req, status, NULL, NULL, 1);
+}
+
+void cf_reply_json(struct cf_request *req, int status, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (text == NULL)
+        cf_fatal("could not serialise a JSON reply");
+    struct evbuffer *buf = evbuffer_new();
+    evbuffer_add(buf, text, strlen(text));
+    free(text);
+    send_reply(req, status, status >= 400 ? "application/problem+json; charset=utf-8"
+                                          : "application/json; charset=utf-8",
+               buf, 1);
+}
+
+/* FNV-1a, 64 bits: a cheap validator for ETags (not a security hash). */
+static uint64_t fnv1a(const char *s, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* 1 when an If-None-Match list names etag (or is "*"). */
+static int etag_matches(const char *header, const char *etag)
+{
+    size_t elen = strlen(etag);
+    const char *p = header;
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (*p == '*')
+            return 1;
+        const char *start = p;
+        while (*p && *p != ',')
+            p++;
+        const char *end = p;
+        while (end > start && end[-1] == ' ')
+            end--;
+        /* Weak comparison (RFC 9110 13.1.2): W/ prefixes do not matter. */
+        const char *a = start;
+        size_t alen = (size_t)(end - start);
+        const char *b = etag;
+        size_t blen = elen;
+        if (alen > 2 && a[0] == 'W' && a[1] == '/') {
+            a += 2;
+            alen -= 2;
+        }
+        if (blen > 2 && b[0] == 'W' && b[1] == '/') {
+            b += 2;
+            blen -= 2;
+        }
+        if (alen == blen && memcmp(a, b, alen) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+void cf_reply_json_text(struct cf_request *req, int status, const char *json, size_t len)
+{
+    if (status == 200 && (req->method == CF_GET || req->method == CF_HEAD)) {
+        char etag[32];
+        snprintf(etag, sizeof(etag), "W/\"%016llx\"", (unsigned long long)fnv1a(json, len));
+        cf_request_add_header(req, "ETag", etag);
+        const char *inm = cf_request_header(req, "If-None-Match");
+        if (inm != NULL && etag_matches(inm, etag)) {
+            send_reply(req, 304, NULL, NULL, 1);
+            return;
+        }
+    }
+    struct evbuffer *buf = evbuffer_new();
+    evbuffer_add(buf, json, len);
+    send_reply(req, status, "application/json; charset=utf-8", buf, 1);
+}
+
+void cf_reply_problem(struct cf_request *req, int status, const char *code, const char *fmt, ...)
+{
+    char detail[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    cf_reply_json(req, status, cf_problem_new(status, code, detail, NULL));
+}
+
+void cf_reply_error(struct cf_request *req, const struct cf_error *err)
+{
+    cf_reply_json(req, err->status, cf_problem_new(err->status, err->code, err->detail, NULL));
+}
+
+void cf_reply_db_error(struct cf_request *req, const struct cf_db_result *r)
+{
+    switch (r->status) {
+    case 503:
+        cf_request_add_header(req, "Retry-After", "1");
+        cf_reply_problem(req, 503, "service_unavailable",
+                         "the database is unavailable; try again shortly");
+        break;
+    case 409:
+        cf_reply_problem(req, 409, "conflict", "this conflicts with something that exists");
+        break;
+    default:
+        cf_reply_problem(req, 500, "internal_error",
+                         "something went wrong on our side (request %s)", req->request_id);
+        break;
+    }
+}
+
+static void on_json_result(struct cf_db_result *r, void *arg)
+{
+    struct cf_request *req = arg;
+    int status = req->success_status;
+    if (!r->ok) {
+        cf_reply_db_error(req, r);
+        return;
+    }
+    PGresult *res = r->res[0];
+    if (res == NULL || PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
+        cf_reply_problem(req, 404, "not_found", "no such resource");
+        return;
+    }
+    cf_reply_json_text(req, status, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+}
+
+void cf_request_run_json(struct cf_request *req, struct cf_db_stmt *stmt,
+                         const char *const *params, int status)
+{
+    req->success_status = status ? status : 200;
+    cf_db_query(req->worker->db, stmt, params, on_json_result, req);
+}

@@ -1,0 +1,84 @@
+/*
+ * request: the context of one HTTP request and every way of answering it.
+ * A handler receives a cf_request, validates, runs its statement, and ends
+ * with exactly one cf_reply_* call, which sends the answer with the security
+ * headers, records metrics and the access-log line, and frees the request.
+ * Handlers never touch evhttp.
+ */
+#ifndef CF_REQUEST_H
+#define CF_REQUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "problem.h"
+#include "router.h"
+#include "uri.h"
+
+struct evhttp_request;
+struct evbuffer;
+struct cf_worker;
+struct cf_db_result;
+struct cf_db_stmt;
+
+struct cf_request {
+    struct evhttp_request *ev;
+    struct cf_worker *worker;
+    int method;            /* one CF_* bit; 0 for a method confer does not serve */
+    const char *method_name;
+    char *path;            /* decoded and normalised */
+    struct cf_query query;
+    json_t *body;          /* for CF_ROUTE_JSON_BODY routes: an object */
+    struct cf_route_match match;
+    size_t metrics_slot;
+    const char *route_label;
+    char request_id[48];
+    struct timespec start;
+    int64_t user_id;       /* 0: anonymous */
+    int close_connection;  /* answer with Connection: close */
+    int success_status;    /* of cf_request_run_json */
+};
+
+/* The value of a query parameter, or NULL. */
+const char *cf_request_query(const struct cf_request *req, const char *key);
+/* The n-th {id} or {name} parameter of the route. */
+int64_t cf_request_param_id(const struct cf_request *req, size_t n);
+/* A request header, or NULL. */
+const char *cf_request_header(const struct cf_request *req, const char *name);
+/* Adds a response header to the coming reply. */
+void cf_request_add_header(struct cf_request *req, const char *name, const char *value);
+
+/* Sends body (a new reference, stolen) as JSON with status. */
+void cf_reply_json(struct cf_request *req, int status, json_t *body);
+/*
+ * Sends JSON text built elsewhere (by PostgreSQL). For a GET answered 200 it
+ * adds an ETag and answers 304 when If-None-Match carries it.
+ */
+void cf_reply_json_text(struct cf_request *req, int status, const char *json, size_t len);
+/* Sends a problem+json error. */
+void cf_reply_problem(struct cf_request *req, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void cf_reply_error(struct cf_request *req, const struct cf_error *err);
+/* Answers a failed database job: 503 with Retry-After, 409 or 500. */
+void cf_reply_db_error(struct cf_request *req, const struct cf_db_result *r);
+/* Sends a reply without a body (204, 304). */
+void cf_reply_empty(struct cf_request *req, int status);
+/* Sends buf (stolen) with an explicit content type; api selects Cache-Control: no-store. */
+void cf_reply_buffer(struct cf_request *req, int status, const char *content_type,
+                     struct evbuffer *buf, int api);
+
+/*
+ * Runs stmt, whose single row and column is the JSON answer built by
+ * PostgreSQL, and replies with it: 200 (or `status`), 404 `not_found` when the
+ * statement returns no row or NULL, and the mapped error when it fails.
+ */
+void cf_request_run_json(struct cf_request *req, struct cf_db_stmt *stmt,
+                         const char *const *params, int status);
+
+/* Called by http_server: frees a request after its reply. */
+void cf_request_free(struct cf_request *req);
+
+#endif

@@ -11,15 +11,26 @@
 #include "log.h"
 
 struct setting {
-    const char *flag;  /* --flag */
-    const char *env;   /* CONFER_... */
-    int kind;          /* 0 string, 1 integer, 2 boolean switch (flag takes no value) */
+    const char *flag; /* --flag */
+    const char *env;  /* CONFER_... */
+    int kind;         /* 0 string, 1 integer, 2 boolean switch (flag takes no value) */
     int min, max;
 };
 
 enum {
-    S_DATABASE_URL, S_LISTEN, S_PUBLIC_URL, S_WORKERS, S_DB_POOL, S_DB_PIPELINE, S_DB_QUEUE,
-    S_LOG_LEVEL, S_WEB_ROOT, S_NO_MIGRATE, S_SHUTDOWN_TIMEOUT, S_HTTP_TIMEOUT, S_COUNT
+    S_DATABASE_URL,
+    S_LISTEN,
+    S_PUBLIC_URL,
+    S_WORKERS,
+    S_DB_POOL,
+    S_DB_PIPELINE,
+    S_DB_QUEUE,
+    S_LOG_LEVEL,
+    S_WEB_ROOT,
+    S_NO_MIGRATE,
+    S_SHUTDOWN_TIMEOUT,
+    S_HTTP_TIMEOUT,
+    S_COUNT
 };
 
 static const struct setting settings[S_COUNT] = {
@@ -137,8 +148,8 @@ static int apply(struct cf_config *cfg, int which, const char *value, const char
     }
     case S_PUBLIC_URL:
         if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0) {
-            snprintf(err, errsize, "invalid %s: '%s' (expected an http:// or https:// URL)",
-                     source, value);
+            snprintf(err, errsize, "invalid %s: '%s' (expected an http:// or https:// URL)", source,
+                     value);
             return -1;
         }
         set_string(&cfg->public_url, value);
@@ -162,8 +173,8 @@ static int apply(struct cf_config *cfg, int which, const char *value, const char
     case S_LOG_LEVEL: {
         int level = cf_log_level_parse(value);
         if (level < 0) {
-            snprintf(err, errsize, "invalid %s: '%s' (expected debug, info, warn or error)",
-                     source, value);
+            snprintf(err, errsize, "invalid %s: '%s' (expected debug, info, warn or error)", source,
+                     value);
             return -1;
         }
         cfg->log_level = level;
@@ -247,8 +258,7 @@ int cf_config_load(struct cf_config *cfg, int argc, const char *const *argv, cha
         size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
         int which = -1;
         for (int i = 0; i < S_COUNT; i++)
-            if (strlen(settings[i].flag) == name_len &&
-                !strncmp(settings[i].flag, arg, name_len))
+            if (strlen(settings[i].flag) == name_len && !strncmp(settings[i].flag, arg, name_len))
                 which = i;
         if (which < 0) {
             snprintf(err, errsize, "unknown option '%.*s' (see confer --help)", (int)name_len, arg);

@@ -12,22 +12,22 @@ enum cf_command { CF_CMD_SERVE, CF_CMD_MIGRATE, CF_CMD_HELP, CF_CMD_VERSION };
 
 struct cf_config {
     enum cf_command command;
-    char *database_url;  /* libpq connection string or URI */
-    char *listen_host;   /* numeric address or name */
+    char *database_url; /* libpq connection string or URI */
+    char *listen_host;  /* numeric address or name */
     int listen_port;
-    char *public_url;    /* e.g. https://confer.example.ca; derived from listen when unset */
-    int public_https;    /* public_url starts with https:// */
-    int workers;         /* event-loop threads */
-    int db_pool;         /* database connections per worker */
-    int db_pipeline;     /* statements in flight per connection */
-    int db_queue;        /* queued statements per worker before 503 */
+    char *public_url; /* e.g. https://confer.example.ca; derived from listen when unset */
+    int public_https; /* public_url starts with https:// */
+    int workers;      /* event-loop threads */
+    int db_pool;      /* database connections per worker */
+    int db_pipeline;  /* statements in flight per connection */
+    int db_queue;     /* queued statements per worker before 503 */
     int db_queue_timeout_ms;
     int log_level;
     char *web_root;
     int migrate_on_start;
     int shutdown_timeout_s;
-    int http_timeout_s;  /* idle / read / write timeout of a client connection */
-    size_t max_body;     /* API body limit (413 problem+json past it) */
+    int http_timeout_s; /* idle / read / write timeout of a client connection */
+    size_t max_body;    /* API body limit (413 problem+json past it) */
     size_t max_headers;
 };
 

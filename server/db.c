@@ -48,7 +48,7 @@ struct conn {
     struct event *wev;   /* ready: write, while libpq has unsent output */
     struct event *timer; /* connect timeout, or reconnect backoff */
     int backoff_ms;
-    int failures;        /* consecutive failed connection attempts */
+    int failures; /* consecutive failed connection attempts */
     struct job *head, *tail;
     int njobs;
     /* cursor over the head job's results */
@@ -152,8 +152,8 @@ static int status_for_sqlstate(const char *s)
         return 500;
     if (!strcmp(s, "23505"))
         return 409; /* unique_violation */
-    if (!strncmp(s, "08", 2) || !strcmp(s, "57P01") || !strcmp(s, "57P02") ||
-        !strcmp(s, "57P03") || !strcmp(s, "57014") || !strcmp(s, "53300"))
+    if (!strncmp(s, "08", 2) || !strcmp(s, "57P01") || !strcmp(s, "57P02") || !strcmp(s, "57P03") ||
+        !strcmp(s, "57014") || !strcmp(s, "53300"))
         return 503; /* connection trouble, shutdown, statement timeout, too many connections */
     return 500;
 }
@@ -386,8 +386,7 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
     }
     c->in_read = 0;
     if (c->broken_pending || PQstatus(c->pg) == CONNECTION_BAD) {
-        conn_broken(c, c->broken_pending ? "unexpected result order"
-                                         : PQerrorMessage(c->pg));
+        conn_broken(c, c->broken_pending ? "unexpected result order" : PQerrorMessage(c->pg));
         return;
     }
     pool_pump(c->pool);
@@ -646,8 +645,7 @@ static void on_queue_timer(evutil_socket_t fd, short what, void *arg)
     pool_pump(pool);
 }
 
-struct cf_db_pool *cf_db_pool_create(struct event_base *base,
-                                     const struct cf_db_pool_options *opts)
+struct cf_db_pool *cf_db_pool_create(struct event_base *base, const struct cf_db_pool_options *opts)
 {
     if (opts->connections < 1 || opts->pipeline < 1 || opts->queue_max < 1)
         return NULL;

@@ -33,10 +33,13 @@ struct cf_db_stmt {
     const char *name; /* for logs */
     const char *sql;  /* with $1..$n parameters */
     int nparams;
-    _Atomic int id;   /* assigned on first use */
+    _Atomic int id; /* assigned on first use */
 };
 
-#define CF_DB_STMT(name, sql, nparams) {name, sql, nparams, 0}
+#define CF_DB_STMT(name, sql, nparams)                                                             \
+    {                                                                                              \
+        name, sql, nparams, 0                                                                      \
+    }
 
 /* One statement of a job with its text parameters (NULL is SQL NULL). */
 struct cf_db_call {
@@ -45,12 +48,12 @@ struct cf_db_call {
 };
 
 struct cf_db_result {
-    int ok;                          /* every statement succeeded */
+    int ok; /* every statement succeeded */
     size_t nres;
-    PGresult *res[CF_DB_MAX_CALLS];  /* owned by the pool; cleared after the callback */
-    int status;                      /* when !ok: 503 unavailable, 409 conflict, 500 otherwise */
+    PGresult *res[CF_DB_MAX_CALLS]; /* owned by the pool; cleared after the callback */
+    int status;                     /* when !ok: 503 unavailable, 409 conflict, 500 otherwise */
     char sqlstate[6];
-    char message[200];               /* for logs, never for clients */
+    char message[200]; /* for logs, never for clients */
 };
 
 typedef void (*cf_db_cb)(struct cf_db_result *r, void *arg);
@@ -84,11 +87,11 @@ void cf_db_query(struct cf_db_pool *pool, struct cf_db_stmt *stmt, const char *c
                  cf_db_cb cb, void *arg);
 
 struct cf_db_stats {
-    int connections;  /* configured */
-    int ready;        /* connected and usable */
-    int busy;         /* with at least one job in flight */
-    int inflight;     /* jobs sent, awaiting results */
-    int queued;       /* jobs waiting for a connection */
+    int connections; /* configured */
+    int ready;       /* connected and usable */
+    int busy;        /* with at least one job in flight */
+    int inflight;    /* jobs sent, awaiting results */
+    int queued;      /* jobs waiting for a connection */
 };
 
 /* Safe to call from any thread (values are relaxed atomics). */

@@ -53,8 +53,9 @@ void cf_h_metrics(struct cf_request *req)
         labels[i].method = cf_method_name(cf_routes[i].methods & -cf_routes[i].methods);
         labels[i].route = cf_routes[i].pattern;
     }
-    evbuffer_add_printf(out, "# HELP confer_build_info The running version.\n"
-                             "# TYPE confer_build_info gauge\nconfer_build_info{version=\"%s\"} 1\n",
+    evbuffer_add_printf(out,
+                        "# HELP confer_build_info The running version.\n"
+                        "# TYPE confer_build_info gauge\nconfer_build_info{version=\"%s\"} 1\n",
                         CF_VERSION);
     cf_metrics_render_requests(out, per_worker, n, labels, cf_routes_count);
 

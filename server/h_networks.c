@@ -8,15 +8,15 @@
 #include "request.h"
 #include "routes.h"
 
-#define NETWORK_JSON                                                                         \
-    "json_build_object('id', n.id, 'code', n.code, 'name', json_build_object('en', n.name_en, " \
+#define NETWORK_JSON                                                                               \
+    "json_build_object('id', n.id, 'code', n.code, 'name', json_build_object('en', n.name_en, "    \
     "'fr', n.name_fr))"
 
-static struct cf_db_stmt q_list = CF_DB_STMT(
-    "networks_list",
-    "SELECT json_build_object('items', coalesce(json_agg(" NETWORK_JSON
-    " ORDER BY n.position, n.id), '[]'::json), 'next_cursor', NULL) FROM networks n",
-    0);
+static struct cf_db_stmt q_list =
+    CF_DB_STMT("networks_list",
+               "SELECT json_build_object('items', coalesce(json_agg(" NETWORK_JSON
+               " ORDER BY n.position, n.id), '[]'::json), 'next_cursor', NULL) FROM networks n",
+               0);
 
 static struct cf_db_stmt q_get =
     CF_DB_STMT("network_get", "SELECT " NETWORK_JSON " FROM networks n WHERE n.id = $1", 1);

@@ -42,16 +42,36 @@
 static int method_bit(enum evhttp_cmd_type t, const char **name)
 {
     switch (t) {
-    case EVHTTP_REQ_GET: *name = "GET"; return CF_GET;
-    case EVHTTP_REQ_HEAD: *name = "HEAD"; return CF_HEAD;
-    case EVHTTP_REQ_POST: *name = "POST"; return CF_POST;
-    case EVHTTP_REQ_PUT: *name = "PUT"; return CF_PUT;
-    case EVHTTP_REQ_PATCH: *name = "PATCH"; return CF_PATCH;
-    case EVHTTP_REQ_DELETE: *name = "DELETE"; return CF_DELETE;
-    case EVHTTP_REQ_OPTIONS: *name = "OPTIONS"; return CF_OPTIONS;
-    case EVHTTP_REQ_TRACE: *name = "TRACE"; return 0;
-    case EVHTTP_REQ_CONNECT: *name = "CONNECT"; return 0;
-    default: *name = "OTHER"; return 0;
+    case EVHTTP_REQ_GET:
+        *name = "GET";
+        return CF_GET;
+    case EVHTTP_REQ_HEAD:
+        *name = "HEAD";
+        return CF_HEAD;
+    case EVHTTP_REQ_POST:
+        *name = "POST";
+        return CF_POST;
+    case EVHTTP_REQ_PUT:
+        *name = "PUT";
+        return CF_PUT;
+    case EVHTTP_REQ_PATCH:
+        *name = "PATCH";
+        return CF_PATCH;
+    case EVHTTP_REQ_DELETE:
+        *name = "DELETE";
+        return CF_DELETE;
+    case EVHTTP_REQ_OPTIONS:
+        *name = "OPTIONS";
+        return CF_OPTIONS;
+    case EVHTTP_REQ_TRACE:
+        *name = "TRACE";
+        return 0;
+    case EVHTTP_REQ_CONNECT:
+        *name = "CONNECT";
+        return 0;
+    default:
+        *name = "OTHER";
+        return 0;
     }
 }
 
@@ -98,8 +118,8 @@ static int is_json_type(const char *ct)
     p += 8;
     if (*p == '"')
         p++;
-    return strncasecmp(p, "utf-8", 5) == 0 && (p[5] == '\0' || p[5] == '"' || p[5] == ' ' ||
-                                                 p[5] == ';');
+    return strncasecmp(p, "utf-8", 5) == 0 &&
+           (p[5] == '\0' || p[5] == '"' || p[5] == ' ' || p[5] == ';');
 }
 
 static int is_api_path(const char *path)
@@ -120,7 +140,11 @@ static void reply_allow(struct cf_request *req, int allow)
                      req->method_name, header);
 }
 
-/* Reads the JSON body of a route that takes one; replies and returns -1 on error. */
+/*
+ * Checks and parses the body of POST, PUT and PATCH before routing, as a proxy's
+ * body limit would: size (413) for every path; for API paths the media type
+ * (415), UTF-8 and JSON (400 invalid_json). Replies and returns -1 on error.
+ */
 static int read_body(struct cf_request *req)
 {
     const struct cf_config *cfg = req->worker->server->cfg;
@@ -132,15 +156,11 @@ static int read_body(struct cf_request *req)
                          "the request body is %zu bytes; the limit is %zu", len, cfg->max_body);
         return -1;
     }
-    if (len > 0 && !is_json_type(cf_request_header(req, "Content-Type"))) {
+    if (len == 0 || !is_api_path(req->path))
+        return 0;
+    if (!is_json_type(cf_request_header(req, "Content-Type"))) {
         cf_reply_problem(req, 415, "unsupported_media_type",
                          "send the body as application/json; charset=utf-8");
-        return -1;
-    }
-    if (!(req->match.route->flags & CF_ROUTE_JSON_BODY))
-        return 0;
-    if (len == 0) {
-        cf_reply_problem(req, 400, "invalid_json", "a JSON object body is required");
         return -1;
     }
     const char *data = (const char *)evbuffer_pullup(in, -1);
@@ -151,16 +171,27 @@ static int read_body(struct cf_request *req)
     json_error_t jerr;
     json_t *body = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
     if (body == NULL) {
-        cf_reply_problem(req, 400, "invalid_json", "line %d, column %d: %s", jerr.line,
-                         jerr.column, jerr.text);
-        return -1;
-    }
-    if (!json_is_object(body)) {
-        json_decref(body);
-        cf_reply_problem(req, 400, "invalid_json", "the body must be a JSON object");
+        cf_reply_problem(req, 400, "invalid_json", "line %d, column %d: %s", jerr.line, jerr.column,
+                         jerr.text);
         return -1;
     }
     req->body = body;
+    return 0;
+}
+
+/* A route that takes a JSON object refuses anything else. */
+static int require_object(struct cf_request *req)
+{
+    if (!(req->match.route->flags & CF_ROUTE_JSON_BODY))
+        return 0;
+    if (req->body == NULL) {
+        cf_reply_problem(req, 400, "invalid_json", "a JSON object body is required");
+        return -1;
+    }
+    if (!json_is_object(req->body)) {
+        cf_reply_problem(req, 400, "invalid_json", "the body must be a JSON object");
+        return -1;
+    }
     return 0;
 }
 
@@ -222,11 +253,14 @@ static void dispatch(struct evhttp_request *evreq, void *arg)
         return;
     }
 
+    if ((req->method & (CF_POST | CF_PUT | CF_PATCH)) && read_body(req) != 0)
+        return;
+
     rc = cf_router_match(cf_routes, cf_routes_count, req->method, req->path, &req->match);
     if (rc == 0) {
         req->metrics_slot = req->match.index;
         req->route_label = req->match.route->pattern;
-        if (read_body(req) != 0)
+        if (require_object(req) != 0)
             return;
         req->match.route->handler(req);
         return;
@@ -440,4 +474,3 @@ out:
     libevent_global_shutdown();
     return status;
 }
-

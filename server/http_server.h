@@ -35,7 +35,7 @@ struct cf_worker {
     struct event *drain_timer;
     int shutting_down;
     _Atomic long inflight; /* requests dispatched and not yet answered (read by /metrics) */
-    long writing;      /* answers not yet fully written to their socket */
+    long writing;          /* answers not yet fully written to their socket */
     uint64_t request_seq;
 };
 
@@ -43,7 +43,7 @@ struct cf_server {
     const struct cf_config *cfg;
     int nworkers;
     struct cf_worker *workers;
-    char *web_root;    /* realpath of the static root, or NULL when missing */
+    char *web_root; /* realpath of the static root, or NULL when missing */
     char request_id_prefix[9];
 };
 

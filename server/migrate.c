@@ -34,9 +34,11 @@ static void checksum(const char *s, size_t len, char out[17])
     snprintf(out, 17, "%016llx", h);
 }
 
+/* The number a migration's file name starts with ("0001_x" -> 1). */
 static int version_of(const char *name)
 {
-    return atoi(name) > 0 ? (int)strtol(name, NULL, 10) : -1;
+    long v = strtol(name, NULL, 10);
+    return v > 0 && v < 1000000 ? (int)v : -1;
 }
 
 int cf_migrate_run(const char *conninfo, int verbose, char *err, size_t errsize)
@@ -48,8 +50,8 @@ int cf_migrate_run(const char *conninfo, int verbose, char *err, size_t errsize)
     PGconn *pg = PQconnectdbParams(kw, vals, 1);
     if (PQstatus(pg) != CONNECTION_OK) {
         char *msg = PQerrorMessage(pg);
-        snprintf(err, errsize, "could not connect to the database: %.*s",
-                 (int)strcspn(msg, "\n"), msg);
+        snprintf(err, errsize, "could not connect to the database: %.*s", (int)strcspn(msg, "\n"),
+                 msg);
         goto out;
     }
     if (exec_ok(pg, "SET client_min_messages = warning", err, errsize, "set") != 0 ||

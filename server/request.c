@@ -106,8 +106,8 @@ static void send_reply(struct cf_request *req, int status, const char *content_t
 
     struct timespec end;
     clock_gettime(CLOCK_MONOTONIC, &end);
-    double seconds = (double)(end.tv_sec - req->start.tv_sec) +
-                     (double)(end.tv_nsec - req->start.tv_nsec) / 1e9;
+    double seconds =
+        (double)(end.tv_sec - req->start.tv_sec) + (double)(end.tv_nsec - req->start.tv_nsec) / 1e9;
     cf_metrics_observe(&w->metrics, req->metrics_slot, status, seconds);
     struct cf_access_entry e = {
         .method = req->method_name,
@@ -144,8 +144,9 @@ void cf_reply_json(struct cf_request *req, int status, json_t *body)
     struct evbuffer *buf = evbuffer_new();
     evbuffer_add(buf, text, strlen(text));
     free(text);
-    send_reply(req, status, status >= 400 ? "application/problem+json; charset=utf-8"
-                                          : "application/json; charset=utf-8",
+    send_reply(req, status,
+               status >= 400 ? "application/problem+json; charset=utf-8"
+                             : "application/json; charset=utf-8",
                buf, 1);
 }
 
@@ -261,8 +262,8 @@ static void on_json_result(struct cf_db_result *r, void *arg)
     cf_reply_json_text(req, status, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
 }
 
-void cf_request_run_json(struct cf_request *req, struct cf_db_stmt *stmt,
-                         const char *const *params, int status)
+void cf_request_run_json(struct cf_request *req, struct cf_db_stmt *stmt, const char *const *params,
+                         int status)
 {
     req->success_status = status ? status : 200;
     cf_db_query(req->worker->db, stmt, params, on_json_result, req);

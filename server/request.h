@@ -27,19 +27,19 @@ struct cf_db_stmt;
 struct cf_request {
     struct evhttp_request *ev;
     struct cf_worker *worker;
-    int method;            /* one CF_* bit; 0 for a method confer does not serve */
+    int method; /* one CF_* bit; 0 for a method confer does not serve */
     const char *method_name;
-    char *path;            /* decoded and normalised */
+    char *path; /* decoded and normalised */
     struct cf_query query;
-    json_t *body;          /* for CF_ROUTE_JSON_BODY routes: an object */
+    json_t *body; /* for CF_ROUTE_JSON_BODY routes: an object */
     struct cf_route_match match;
     size_t metrics_slot;
     const char *route_label;
     char request_id[48];
     struct timespec start;
-    int64_t user_id;       /* 0: anonymous */
-    int close_connection;  /* answer with Connection: close */
-    int success_status;    /* of cf_request_run_json */
+    int64_t user_id;      /* 0: anonymous */
+    int close_connection; /* answer with Connection: close */
+    int success_status;   /* of cf_request_run_json */
 };
 
 /* The value of a query parameter, or NULL. */
@@ -75,8 +75,8 @@ void cf_reply_buffer(struct cf_request *req, int status, const char *content_typ
  * PostgreSQL, and replies with it: 200 (or `status`), 404 `not_found` when the
  * statement returns no row or NULL, and the mapped error when it fails.
  */
-void cf_request_run_json(struct cf_request *req, struct cf_db_stmt *stmt,
-                         const char *const *params, int status);
+void cf_request_run_json(struct cf_request *req, struct cf_db_stmt *stmt, const char *const *params,
+                         int status);
 
 /* Called by http_server: frees a request after its reply. */
 void cf_request_free(struct cf_request *req);

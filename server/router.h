@@ -43,15 +43,15 @@ struct cf_route {
 struct cf_route_param {
     const char *start; /* points into the matched path */
     size_t len;
-    int64_t id;        /* for {id} parameters */
+    int64_t id; /* for {id} parameters */
 };
 
 struct cf_route_match {
     const struct cf_route *route;
-    size_t index;      /* of route in its table */
+    size_t index; /* of route in its table */
     size_t nparams;
     struct cf_route_param params[CF_ROUTE_MAX_PARAMS];
-    int allow;         /* with 405: the methods the path accepts */
+    int allow; /* with 405: the methods the path accepts */
 };
 
 /*

@@ -112,7 +112,8 @@ static void public_url_sets_https_and_loses_trailing_slash(void **state)
     struct cf_config cfg;
     char err[256];
     (void)state;
-    const char *a[] = {"confer", "--database-url", "x", "--public-url", "https://confer.example.ca/"};
+    const char *a[] = {"confer", "--database-url", "x", "--public-url",
+                       "https://confer.example.ca/"};
     assert_int_equal(load(&cfg, err, 5, a), 0);
     assert_true(cfg.public_https);
     assert_string_equal(cfg.public_url, "https://confer.example.ca");

@@ -24,14 +24,13 @@ static void problem_has_every_field_of_the_contract(void **state)
 static void field_errors_are_carried(void **state)
 {
     (void)state;
-    json_t *errors = json_pack("[{s:s,s:s,s:s}]", "field", "title", "code", "too_long",
-                               "message", "at most 200 characters");
+    json_t *errors = json_pack("[{s:s,s:s,s:s}]", "field", "title", "code", "too_long", "message",
+                               "at most 200 characters");
     json_t *p = cf_problem_new(422, "validation_failed", NULL, errors);
     json_t *e = json_object_get(p, "errors");
     assert_true(json_is_array(e));
     assert_int_equal(json_array_size(e), 1);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(e, 0), "field")),
-                        "title");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(e, 0), "field")), "title");
     assert_null(json_object_get(p, "detail"));
     json_decref(p);
 }

@@ -63,11 +63,10 @@ static void id_parameter_refuses_non_numbers_zero_and_overflow(void **state)
     assert_int_equal(cf_router_match(routes, N, CF_GET, "/api/v1/threads/007", &m), 404);
     assert_int_equal(cf_router_match(routes, N, CF_GET, "/api/v1/threads/-1", &m), 404);
     assert_int_equal(cf_router_match(routes, N, CF_GET, "/api/v1/threads/1e3", &m), 404);
-    assert_int_equal(
-        cf_router_match(routes, N, CF_GET, "/api/v1/threads/99999999999999999999", &m), 404);
+    assert_int_equal(cf_router_match(routes, N, CF_GET, "/api/v1/threads/99999999999999999999", &m),
+                     404);
     /* 2^53 is the largest id a JSON client can hold exactly. */
-    assert_int_equal(cf_router_match(routes, N, CF_GET, "/api/v1/threads/9007199254740992", &m),
-                     0);
+    assert_int_equal(cf_router_match(routes, N, CF_GET, "/api/v1/threads/9007199254740992", &m), 0);
     assert_int_equal(cf_router_match(routes, N, CF_GET, "/api/v1/threads/9007199254740993", &m),
                      404);
 }
@@ -76,8 +75,8 @@ static void name_parameter_takes_any_segment(void **state)
 {
     struct cf_route_match m;
     (void)state;
-    assert_int_equal(
-        cf_router_match(routes, N, CF_PUT, "/api/v1/posts/7/reactions/helpful", &m), 0);
+    assert_int_equal(cf_router_match(routes, N, CF_PUT, "/api/v1/posts/7/reactions/helpful", &m),
+                     0);
     assert_int_equal(m.nparams, 2);
     assert_int_equal(m.params[0].id, 7);
     assert_int_equal(m.params[1].len, strlen("helpful"));

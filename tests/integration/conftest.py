@@ -1,0 +1,17 @@
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import Server  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def server():
+    """One server shared by the tests that only read; stopped cleanly at the end,
+    and its exit status checked (a sanitizer report makes it non-zero)."""
+    s = Server(workers=2).start()
+    yield s
+    rc = s.stop()
+    assert rc == 0, f"confer exited with {rc}:\n{s.log_text()[-4000:]}"

@@ -1,0 +1,206 @@
+"""Test harness: real confer processes, real PostgreSQL clusters, real HTTP.
+
+Used by the pytest suites (conftest.py) and the benchmarks. Nothing here mocks
+the database or HTTP: a Server is the built binary on a free port, a Cluster is
+a PostgreSQL instance started with the same helpers as scripts/test.
+"""
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+BIN = os.environ.get("CONFER_TEST_BIN", "build/confer")
+DATABASE_URL = os.environ.get("CONFER_TEST_DATABASE_URL", "")
+PG_BINDIR = os.environ.get("CONFER_TEST_PG_BINDIR", "/usr/lib/postgresql/15/bin")
+TMP = os.environ.get("CONFER_TEST_TMP", tempfile.gettempdir())
+WEB_ROOT = os.environ.get("CONFER_TEST_WEB_ROOT", os.path.abspath("web"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def as_pg(cmd):
+    """PostgreSQL refuses root: run its tools as the postgres account then."""
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--"] + cmd
+    return cmd
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers  # lower-case names; the last value wins
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self):
+        return f"<Response {self.status} {self.body[:200]!r}>"
+
+
+def request(port, method, path, body=None, headers=None, raw=None, timeout=30):
+    """One HTTP/1.1 request on a fresh connection. body is JSON-encoded; raw is sent as is."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    hdrs = dict(headers or {})
+    data = raw
+    if body is not None:
+        data = json.dumps(body).encode()
+        hdrs.setdefault("Content-Type", "application/json")
+    try:
+        conn.request(method, path, body=data, headers=hdrs)
+        r = conn.getresponse()
+        payload = r.read()
+        return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, payload)
+    finally:
+        conn.close()
+
+
+def raw_exchange(port, data, timeout=5.0):
+    """Sends raw bytes and returns everything read until the server closes or goes quiet."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        chunks = []
+        try:
+            while True:
+                c = s.recv(65536)
+                if not c:
+                    break
+                chunks.append(c)
+        except socket.timeout:
+            pass
+        except ConnectionResetError:
+            pass
+        return b"".join(chunks)
+
+
+class Server:
+    """A confer process on a free port; its stderr (the JSON log) goes to a file."""
+
+    def __init__(self, database_url=None, workers=2, extra_env=None, args=None, web_root=None):
+        self.port = free_port()
+        self.database_url = database_url or DATABASE_URL
+        self.workers = workers
+        self.extra_env = extra_env or {}
+        self.args = args or []
+        self.web_root = web_root or WEB_ROOT
+        fd, self.log_path = tempfile.mkstemp(prefix="confer-", suffix=".log", dir=TMP)
+        os.close(fd)
+        self.proc = None
+
+    def start(self, wait=True):
+        env = dict(os.environ)
+        env.update({
+            "CONFER_DATABASE_URL": self.database_url,
+            "CONFER_LISTEN": f"127.0.0.1:{self.port}",
+            "CONFER_WORKERS": str(self.workers),
+            "CONFER_WEB_ROOT": self.web_root,
+            "CONFER_LOG_LEVEL": "info",
+        })
+        env.update(self.extra_env)
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([BIN, "serve"] + self.args, env=env,
+                                     stdout=self.log, stderr=self.log)
+        if wait:
+            self.wait_healthy()
+        return self
+
+    def wait_healthy(self, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"confer exited with {self.proc.returncode}:\n{self.log_text()}")
+            try:
+                if request(self.port, "GET", "/healthz", timeout=2).status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("confer did not become healthy:\n" + self.log_text())
+
+    def request(self, method, path, **kw):
+        return request(self.port, method, path, **kw)
+
+    def get(self, path, **kw):
+        return request(self.port, "GET", path, **kw)
+
+    def log_text(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def log_lines(self):
+        out = []
+        for line in self.log_text().splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+        return out
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        """Stops the process and returns its exit status (sanitizer reports fail it)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self.log.close()
+        return rc
+
+
+class Cluster:
+    """A private PostgreSQL cluster, for tests that stop and start the database."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="pg-", dir=TMP)
+        os.chmod(self.dir, 0o755)
+        self.data = os.path.join(self.dir, "data")
+        self.logfile = os.path.join(self.dir, "pg.log")
+        self.port = free_port()
+        os.makedirs(self.data)
+        if os.geteuid() == 0:
+            shutil.chown(self.data, "postgres", "postgres")
+            open(self.logfile, "a").close()
+            shutil.chown(self.logfile, "postgres", "postgres")
+        os.chmod(self.data, 0o700)
+        subprocess.run(as_pg([f"{PG_BINDIR}/initdb", "-D", self.data, "-U", "confer", "-A",
+                              "trust", "-E", "UTF8", "--locale=C.UTF-8"]),
+                       check=True, stdout=subprocess.DEVNULL)
+        with open(os.path.join(self.data, "postgresql.conf"), "a") as f:
+            f.write("listen_addresses = '127.0.0.1'\nunix_socket_directories = ''\n"
+                    "fsync = off\nsynchronous_commit = off\n")
+
+    @property
+    def url(self):
+        return f"postgresql://confer@127.0.0.1:{self.port}/postgres"
+
+    def start(self):
+        subprocess.run(as_pg([f"{PG_BINDIR}/pg_ctl", "-D", self.data, "-o", f"-p {self.port}",
+                              "-l", self.logfile, "-w", "start"]),
+                       check=True, stdout=subprocess.DEVNULL)
+
+    def stop(self, mode="fast"):
+        subprocess.run(as_pg([f"{PG_BINDIR}/pg_ctl", "-D", self.data, "-m", mode, "-w", "stop"]),
+                       check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def destroy(self):
+        self.stop("immediate")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def psql(database_url, sql):
+    """Runs SQL with psql and returns its unaligned output."""
+    r = subprocess.run(["psql", database_url, "-v", "ON_ERROR_STOP=1", "-tAc", sql],
+                       check=True, capture_output=True, text=True)
+    return r.stdout.strip()

@@ -261,6 +261,14 @@ static void conn_flush(struct conn *c)
         event_add(c->wev, NULL);
     else
         event_del(c->wev);
+    /*
+     * A partial write makes libpq read whatever the server has sent (to avoid a
+     * deadlock; PQpipelineSync flushes too), so results may now wait in libpq's
+     * buffer with nothing left on the socket to wake the read event. Run the read
+     * side once more; activations coalesce within a loop iteration.
+     */
+    if (!c->in_read)
+        event_active(c->ev, EV_READ, 0);
 }
 
 /* Sends j on c. Returns 0, or -1 when the connection failed (j is untouched). */

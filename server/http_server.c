@@ -314,6 +314,15 @@ static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
     event_base_loopexit(w->base, NULL);
 }
 
+static void on_log_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct cf_worker *w = arg;
+    (void)fd;
+    (void)what;
+    if (w->log.len > 0)
+        cf_log_flush(&w->log);
+}
+
 static void *worker_main(void *arg)
 {
     struct cf_worker *w = arg;
@@ -324,6 +333,7 @@ static void *worker_main(void *arg)
     w->db = NULL;
     evhttp_free(w->http);
     w->http = NULL;
+    cf_log_flush(&w->log);
     return NULL;
 }
 
@@ -396,6 +406,9 @@ static void worker_setup(struct cf_worker *w)
     w->db = cf_db_pool_create(w->base, &opts);
     w->shutdown_ev = event_new(w->base, -1, 0, on_shutdown, w);
     w->drain_timer = event_new(w->base, -1, 0, on_drain_timeout, w);
+    w->log_timer = event_new(w->base, -1, EV_PERSIST, on_log_timer, w);
+    struct timeval every = {0, 250 * 1000};
+    event_add(w->log_timer, &every);
 }
 
 int cf_server_run(const struct cf_config *cfg)
@@ -461,6 +474,7 @@ int cf_server_run(const struct cf_config *cfg)
         struct cf_worker *w = &srv.workers[i];
         event_free(w->shutdown_ev);
         event_free(w->drain_timer);
+        event_free(w->log_timer);
         event_base_free(w->base);
     }
     opened = 0; /* the listeners were closed by their workers */

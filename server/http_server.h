@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "log.h"
 #include "metrics.h"
 
 struct event_base;
@@ -31,6 +32,8 @@ struct cf_worker {
     struct evhttp_bound_socket *bound;
     struct cf_db_pool *db;
     struct cf_metrics metrics;
+    struct cf_log_buffer log;
+    struct event *log_timer;
     struct event *shutdown_ev;
     struct event *drain_timer;
     int shutting_down;

@@ -110,7 +110,7 @@ void cf_log(enum cf_log_level level, const char *fmt, ...)
     write_line(line, (size_t)n);
 }
 
-void cf_log_access(const struct cf_access_entry *e)
+void cf_log_access(struct cf_log_buffer *buf, const struct cf_access_entry *e)
 {
     char line[1024], ts[40], route[256], rid[128], user[32];
     if (CF_LOG_INFO < min_level)
@@ -132,5 +132,27 @@ void cf_log_access(const struct cf_access_entry *e)
         return;
     if ((size_t)n > sizeof(line) - 2)
         n = (int)sizeof(line) - 2;
-    write_line(line, (size_t)n);
+    if (buf == NULL) {
+        write_line(line, (size_t)n);
+        return;
+    }
+    if (buf->len + (size_t)n + 1 > sizeof(buf->data))
+        cf_log_flush(buf);
+    memcpy(buf->data + buf->len, line, (size_t)n);
+    buf->data[buf->len + (size_t)n] = '\n';
+    buf->len += (size_t)n + 1;
+}
+
+void cf_log_flush(struct cf_log_buffer *buf)
+{
+    const char *p = buf->data;
+    size_t left = buf->len;
+    while (left > 0) {
+        ssize_t n = write(STDERR_FILENO, p, left);
+        if (n <= 0)
+            break;
+        p += n;
+        left -= (size_t)n;
+    }
+    buf->len = 0;
 }

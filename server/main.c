@@ -30,7 +30,7 @@ static const char usage[] =
     "  --workers N             CONFER_WORKERS           event-loop threads (default: cores)\n"
     "  --db-pool N             CONFER_DB_POOL           connections per worker (default 4)\n"
     "  --db-pipeline N         CONFER_DB_PIPELINE       statements in flight per connection\n"
-    "                                                   (default 32)\n"
+    "                                                   (default 4)\n"
     "  --db-queue N            CONFER_DB_QUEUE          waiting statements per worker before\n"
     "                                                   503 (default 4096)\n"
     "  --log-level LEVEL       CONFER_LOG_LEVEL         debug, info, warn or error (default info)\n"

@@ -109,9 +109,10 @@ int cf_migrate_run(const char *conninfo, int verbose, char *err, size_t errsize)
             goto out;
         }
         count++;
-        cf_info("applied migration %s", m->name);
         if (verbose)
             printf("applied %s\n", m->name);
+        else
+            cf_info("applied migration %s", m->name);
     }
     if (verbose)
         printf(count ? "%d migration(s) applied\n" : "the database is up to date%.0d\n", count);

@@ -74,10 +74,14 @@ static void send_reply(struct cf_request *req, int status, const char *content_t
     evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
     evhttp_add_header(h, "Content-Security-Policy", api ? CSP_API : CSP_PAGE);
     evhttp_add_header(h, "Referrer-Policy", "no-referrer");
-    evhttp_add_header(h, "X-Frame-Options", "DENY");
-    evhttp_add_header(h, "Cross-Origin-Opener-Policy", "same-origin");
-    evhttp_add_header(h, "Cross-Origin-Resource-Policy", "same-origin");
-    evhttp_add_header(h, "Permissions-Policy", "camera=(), microphone=(), geolocation=()");
+    if (!api) {
+        /* Headers that govern documents; a JSON answer is never rendered as one
+         * (nosniff, and CSP default-src 'none'), so they are left off there. */
+        evhttp_add_header(h, "X-Frame-Options", "DENY");
+        evhttp_add_header(h, "Cross-Origin-Opener-Policy", "same-origin");
+        evhttp_add_header(h, "Cross-Origin-Resource-Policy", "same-origin");
+        evhttp_add_header(h, "Permissions-Policy", "camera=(), microphone=(), geolocation=()");
+    }
     if (cfg->public_https)
         evhttp_add_header(h, "Strict-Transport-Security", "max-age=31536000; includeSubDomains");
     if (api)
@@ -118,7 +122,7 @@ static void send_reply(struct cf_request *req, int status, const char *content_t
         .user_id = req->user_id,
         .bytes = bytes,
     };
-    cf_log_access(&e);
+    cf_log_access(&w->log, &e);
     cf_request_free(req);
     w->inflight--;
     cf_worker_request_done(w);

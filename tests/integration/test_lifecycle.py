@@ -254,3 +254,29 @@ def test_migrate_against_unreachable_database_fails_clearly():
     r = run_cli("migrate", env={"CONFER_DATABASE_URL": "postgresql://confer@127.0.0.1:1/x"})
     assert r.returncode == 1
     assert "could not connect to the database" in r.stderr
+
+
+def test_stalled_and_idle_clients_are_disconnected_after_the_http_timeout():
+    s = Server(workers=1, extra_env={"CONFER_HTTP_TIMEOUT": "1"}).start()
+    try:
+        def closed_within(sock, seconds):
+            sock.settimeout(seconds)
+            try:
+                return sock.recv(4096) == b""
+            except socket.timeout:
+                return False
+            except ConnectionResetError:
+                return True
+
+        stalled = socket.create_connection(("127.0.0.1", s.port))
+        stalled.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # headers never finish
+        idle = socket.create_connection(("127.0.0.1", s.port))  # says nothing at all
+        t0 = time.time()
+        assert closed_within(stalled, 5)
+        assert closed_within(idle, 5)
+        assert time.time() - t0 < 5
+        stalled.close()
+        idle.close()
+        assert s.get("/healthz").status == 200
+    finally:
+        assert s.stop() == 0

@@ -85,3 +85,12 @@ def test_non_get_on_static_is_405(server):
     r = server.request("PUT", "/index.html", body={})
     assert r.status == 405
     assert r.headers["allow"] == "GET, HEAD, OPTIONS"
+
+
+def test_pages_carry_the_document_headers_and_json_does_not_need_them(server):
+    page = server.get("/")
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["cross-origin-opener-policy"] == "same-origin"
+    assert "camera=()" in page.headers["permissions-policy"]
+    api = server.get("/api/v1/networks")
+    assert api.headers["content-security-policy"].startswith("default-src 'none'")

@@ -39,6 +39,50 @@ struct job {
     long long deadline_ms;
 };
 
+/* A FIFO of jobs: the pool's queue, a connection's in-flight jobs, failed jobs awaiting
+ * their callback. */
+struct job_list {
+    struct job *head, *tail;
+};
+
+static void list_push(struct job_list *l, struct job *j)
+{
+    j->next = NULL;
+    if (l->tail)
+        l->tail->next = j;
+    else
+        l->head = j;
+    l->tail = j;
+}
+
+static void list_push_front(struct job_list *l, struct job *j)
+{
+    j->next = l->head;
+    l->head = j;
+    if (l->tail == NULL)
+        l->tail = j;
+}
+
+static struct job *list_pop(struct job_list *l)
+{
+    struct job *j = l->head;
+    if (j != NULL) {
+        l->head = j->next;
+        if (l->head == NULL)
+            l->tail = NULL;
+        j->next = NULL;
+    }
+    return j;
+}
+
+/* Empties l and returns its jobs as a chain linked by next. */
+static struct job *list_take(struct job_list *l)
+{
+    struct job *j = l->head;
+    l->head = l->tail = NULL;
+    return j;
+}
+
 struct conn {
     struct cf_db_pool *pool;
     int index;
@@ -48,8 +92,8 @@ struct conn {
     struct event *wev;   /* ready: write, while libpq has unsent output */
     struct event *timer; /* connect timeout, or reconnect backoff */
     int backoff_ms;
-    int failures; /* consecutive failed connection attempts */
-    struct job *head, *tail;
+    int failures;         /* consecutive failed connection attempts */
+    struct job_list jobs; /* sent, awaiting results, in order */
     int njobs;
     /* cursor over the head job's results */
     size_t cur_call;
@@ -68,10 +112,10 @@ struct cf_db_pool {
     int queue_timeout_ms;
     int nconns;
     struct conn *conns;
-    struct job *queue_head, *queue_tail;
+    struct job_list queue;
     int queued;
     struct event *queue_timer;
-    struct job *done_head, *done_tail; /* failed jobs awaiting their callback */
+    struct job_list done; /* failed jobs awaiting their callback */
     struct event *done_ev;
     int ready;
     int last_connect_failed;
@@ -197,12 +241,7 @@ static void job_finish(struct job *j)
 static void job_defer(struct cf_db_pool *pool, struct job *j, int status, const char *message)
 {
     job_fail(j, status, "", message);
-    j->next = NULL;
-    if (pool->done_tail)
-        pool->done_tail->next = j;
-    else
-        pool->done_head = j;
-    pool->done_tail = j;
+    list_push(&pool->done, j);
     event_active(pool->done_ev, EV_TIMEOUT, 0);
 }
 
@@ -211,8 +250,7 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
     struct cf_db_pool *pool = arg;
     (void)fd;
     (void)what;
-    struct job *j = pool->done_head;
-    pool->done_head = pool->done_tail = NULL;
+    struct job *j = list_take(&pool->done);
     while (j != NULL) {
         struct job *next = j->next;
         job_finish(j);
@@ -232,12 +270,12 @@ static void cursor_reset(struct conn *c)
 {
     c->cur_call = 0;
     c->cur_got = 0;
-    c->cur_step = (c->head && c->head->need_prepare[0]) ? STEP_PREPARE : STEP_QUERY;
+    c->cur_step = (c->jobs.head && c->jobs.head->need_prepare[0]) ? STEP_PREPARE : STEP_QUERY;
 }
 
 static void cursor_advance(struct conn *c)
 {
-    struct job *j = c->head;
+    struct job *j = c->jobs.head;
     c->cur_got = 0;
     if (c->cur_step == STEP_PREPARE) {
         c->cur_step = STEP_QUERY;
@@ -291,24 +329,16 @@ static int conn_send(struct conn *c, struct job *j)
     }
     if (!PQpipelineSync(c->pg))
         return -1;
-    j->next = NULL;
-    if (c->tail)
-        c->tail->next = j;
-    else
-        c->head = j;
-    c->tail = j;
+    list_push(&c->jobs, j);
     c->njobs++;
-    if (c->head == j)
+    if (c->jobs.head == j)
         cursor_reset(c);
     return 0;
 }
 
 static void pool_enqueue_front(struct cf_db_pool *pool, struct job *j)
 {
-    j->next = pool->queue_head;
-    pool->queue_head = j;
-    if (pool->queue_tail == NULL)
-        pool->queue_tail = j;
+    list_push_front(&pool->queue, j);
     pool->queued++;
 }
 
@@ -316,10 +346,7 @@ static void pool_enqueue_front(struct cf_db_pool *pool, struct job *j)
  * serialization failure or deadlock (its transaction was rolled back whole). */
 static void conn_complete_head(struct conn *c)
 {
-    struct job *j = c->head;
-    c->head = j->next;
-    if (c->head == NULL)
-        c->tail = NULL;
+    struct job *j = list_pop(&c->jobs);
     c->njobs--;
     cursor_reset(c);
     if (is_retryable(j)) {
@@ -345,7 +372,7 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
     c->in_read = 1;
     while (!c->broken_pending && !PQisBusy(c->pg)) {
         PGresult *r = PQgetResult(c->pg);
-        struct job *j = c->head;
+        struct job *j = c->jobs.head;
         if (r == NULL) {
             if (j != NULL && c->cur_got) {
                 cursor_advance(c);
@@ -435,8 +462,7 @@ static void conn_schedule_reconnect(struct conn *c)
 
 static void fail_queue(struct cf_db_pool *pool, const char *why)
 {
-    struct job *j = pool->queue_head;
-    pool->queue_head = pool->queue_tail = NULL;
+    struct job *j = list_take(&pool->queue);
     pool->queued = 0;
     while (j != NULL) {
         struct job *next = j->next;
@@ -575,8 +601,7 @@ static void conn_broken(struct conn *c, const char *why)
         pool->ready--;
     c->broken_pending = 0;
     /* Jobs already sent may or may not have committed: they fail, they are not resent. */
-    struct job *j = c->head;
-    c->head = c->tail = NULL;
+    struct job *j = list_take(&c->jobs);
     c->njobs = 0;
     while (j != NULL) {
         struct job *next = j->next;
@@ -612,14 +637,11 @@ static struct conn *least_loaded(struct cf_db_pool *pool)
 
 static void pool_pump(struct cf_db_pool *pool)
 {
-    while (pool->queue_head != NULL) {
+    while (pool->queue.head != NULL) {
         struct conn *c = least_loaded(pool);
         if (c == NULL)
             break;
-        struct job *j = pool->queue_head;
-        pool->queue_head = j->next;
-        if (pool->queue_head == NULL)
-            pool->queue_tail = NULL;
+        struct job *j = list_pop(&pool->queue);
         pool->queued--;
         if (conn_send(c, j) != 0) {
             pool_enqueue_front(pool, j);
@@ -628,7 +650,7 @@ static void pool_pump(struct cf_db_pool *pool)
         }
         conn_flush(c);
     }
-    if (pool->queue_head != NULL && !event_pending(pool->queue_timer, EV_TIMEOUT, NULL)) {
+    if (pool->queue.head != NULL && !event_pending(pool->queue_timer, EV_TIMEOUT, NULL)) {
         struct timeval tv = {0, 100 * 1000};
         event_add(pool->queue_timer, &tv);
     }
@@ -642,11 +664,8 @@ static void on_queue_timer(evutil_socket_t fd, short what, void *arg)
     (void)what;
     long long now = now_ms();
     /* Jobs are queued in deadline order (but for rare retries at the front). */
-    while (pool->queue_head != NULL && pool->queue_head->deadline_ms <= now) {
-        struct job *j = pool->queue_head;
-        pool->queue_head = j->next;
-        if (pool->queue_head == NULL)
-            pool->queue_tail = NULL;
+    while (pool->queue.head != NULL && pool->queue.head->deadline_ms <= now) {
+        struct job *j = list_pop(&pool->queue);
         pool->queued--;
         job_defer(pool, j, 503, "timed out waiting for a database connection");
     }
@@ -745,11 +764,7 @@ void cf_db_exec(struct cf_db_pool *pool, const struct cf_db_call *calls, size_t 
         return;
     }
     j->deadline_ms = now_ms() + pool->queue_timeout_ms;
-    if (pool->queue_tail)
-        pool->queue_tail->next = j;
-    else
-        pool->queue_head = j;
-    pool->queue_tail = j;
+    list_push(&pool->queue, j);
     pool->queued++;
     pool_pump(pool);
 }

@@ -77,17 +77,22 @@ void cf_time_now_rfc3339(char out[40])
     snprintf(out + n, 40 - n, ".%03uZ", (unsigned)(ts.tv_nsec / 1000000) % 1000u);
 }
 
+static void write_all(const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(STDERR_FILENO, p, len);
+        if (n <= 0)
+            return;
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
 static void write_line(char *buf, size_t len)
 {
     buf[len++] = '\n';
     /* One write per line: lines up to PIPE_BUF stay whole even from several threads. */
-    while (len > 0) {
-        ssize_t n = write(STDERR_FILENO, buf, len);
-        if (n <= 0)
-            return;
-        buf += n;
-        len -= (size_t)n;
-    }
+    write_all(buf, len);
 }
 
 void cf_log(enum cf_log_level level, const char *fmt, ...)
@@ -145,14 +150,6 @@ void cf_log_access(struct cf_log_buffer *buf, const struct cf_access_entry *e)
 
 void cf_log_flush(struct cf_log_buffer *buf)
 {
-    const char *p = buf->data;
-    size_t left = buf->len;
-    while (left > 0) {
-        ssize_t n = write(STDERR_FILENO, p, left);
-        if (n <= 0)
-            break;
-        p += n;
-        left -= (size_t)n;
-    }
+    write_all(buf->data, buf->len);
     buf->len = 0;
 }

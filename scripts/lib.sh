@@ -8,7 +8,7 @@ CF_PACKAGES=(
     libcmark-dev libcmocka-dev
     postgresql postgresql-contrib
     python3 python3-pytest
-    wrk clang-format
+    wrk clang-format curl
 )
 
 cf_sudo() {

@@ -30,6 +30,16 @@ enum {
     S_NO_MIGRATE,
     S_SHUTDOWN_TIMEOUT,
     S_HTTP_TIMEOUT,
+    S_RATE_LIMITS,
+    S_SESSION_IDLE,
+    S_SESSION_MAX,
+    S_HASH_THREADS,
+    S_INVITE_DAYS,
+    S_EMAIL,
+    S_NAME,
+    S_NETWORK,
+    S_ROLE,
+    S_PROFESSION,
     S_COUNT
 };
 
@@ -46,6 +56,16 @@ static const struct setting settings[S_COUNT] = {
     [S_NO_MIGRATE] = {"--no-migrate", "CONFER_NO_MIGRATE", 2, 0, 1},
     [S_SHUTDOWN_TIMEOUT] = {"--shutdown-timeout", "CONFER_SHUTDOWN_TIMEOUT", 1, 0, 3600},
     [S_HTTP_TIMEOUT] = {"--http-timeout", "CONFER_HTTP_TIMEOUT", 1, 1, 3600},
+    [S_RATE_LIMITS] = {"--rate-limits", "CONFER_RATE_LIMITS", 3, 0, 1},
+    [S_SESSION_IDLE] = {"--session-idle", "CONFER_SESSION_IDLE", 1, 1, 31536000},
+    [S_SESSION_MAX] = {"--session-max-age", "CONFER_SESSION_MAX_AGE", 1, 1, 315360000},
+    [S_HASH_THREADS] = {"--hash-threads", "CONFER_HASH_THREADS", 1, 1, 16},
+    [S_INVITE_DAYS] = {"--invite-days", "CONFER_INVITE_DAYS", 1, 1, 365},
+    [S_EMAIL] = {"--email", NULL, 0, 0, 0},
+    [S_NAME] = {"--name", NULL, 0, 0, 0},
+    [S_NETWORK] = {"--network", NULL, 0, 0, 0},
+    [S_ROLE] = {"--role", NULL, 0, 0, 0},
+    [S_PROFESSION] = {"--profession", NULL, 0, 0, 0},
 };
 
 int cf_config_parse_listen(const char *s, char **host, int *port)
@@ -121,7 +141,7 @@ static int apply(struct cf_config *cfg, int which, const char *value, const char
                  value, s->min, s->max);
         return -1;
     }
-    if (s->kind == 2 && parse_bool(value, &iv) != 0) {
+    if ((s->kind == 2 || s->kind == 3) && parse_bool(value, &iv) != 0) {
         snprintf(err, errsize, "invalid %s: '%s' (expected true or false)", source, value);
         return -1;
     }
@@ -192,6 +212,36 @@ static int apply(struct cf_config *cfg, int which, const char *value, const char
     case S_HTTP_TIMEOUT:
         cfg->http_timeout_s = iv;
         break;
+    case S_RATE_LIMITS:
+        cfg->rate_limits = iv;
+        break;
+    case S_SESSION_IDLE:
+        cfg->session_idle_s = iv;
+        break;
+    case S_SESSION_MAX:
+        cfg->session_max_s = iv;
+        break;
+    case S_HASH_THREADS:
+        cfg->hash_threads = iv;
+        break;
+    case S_INVITE_DAYS:
+        cfg->invite_days = iv;
+        break;
+    case S_EMAIL:
+        set_string(&cfg->arg_email, value);
+        break;
+    case S_NAME:
+        set_string(&cfg->arg_name, value);
+        break;
+    case S_NETWORK:
+        set_string(&cfg->arg_network, value);
+        break;
+    case S_ROLE:
+        set_string(&cfg->arg_role, value);
+        break;
+    case S_PROFESSION:
+        set_string(&cfg->arg_profession, value);
+        break;
     }
     return 0;
 }
@@ -215,6 +265,11 @@ static void defaults(struct cf_config *cfg)
     cfg->http_timeout_s = 30;
     cfg->max_body = 1024 * 1024;
     cfg->max_headers = 16 * 1024;
+    cfg->rate_limits = 1;
+    cfg->session_idle_s = 14 * 24 * 3600;
+    cfg->session_max_s = 90 * 24 * 3600;
+    cfg->hash_threads = cores > 3 ? (int)(cores / 2) : 1;
+    cfg->invite_days = 14;
 }
 
 int cf_config_load(struct cf_config *cfg, int argc, const char *const *argv, char *err,
@@ -222,7 +277,7 @@ int cf_config_load(struct cf_config *cfg, int argc, const char *const *argv, cha
 {
     defaults(cfg);
     for (int i = 0; i < S_COUNT; i++) {
-        const char *v = getenv(settings[i].env);
+        const char *v = settings[i].env ? getenv(settings[i].env) : NULL;
         if (v != NULL && apply(cfg, i, v, settings[i].env, err, errsize) != 0)
             return -1;
     }
@@ -247,7 +302,12 @@ int cf_config_load(struct cf_config *cfg, int argc, const char *const *argv, cha
                 cfg->command = CF_CMD_SERVE;
             else if (!strcmp(arg, "migrate"))
                 cfg->command = CF_CMD_MIGRATE;
-            else {
+            else if (!strcmp(arg, "invite"))
+                cfg->command = CF_CMD_INVITE;
+            else if (!strcmp(arg, "admin") && a + 1 < argc && !strcmp(argv[a + 1], "create")) {
+                cfg->command = CF_CMD_ADMIN_CREATE;
+                a++;
+            } else {
                 snprintf(err, errsize, "unknown command '%s' (see confer --help)", arg);
                 return -1;
             }
@@ -278,7 +338,19 @@ int cf_config_load(struct cf_config *cfg, int argc, const char *const *argv, cha
         if (apply(cfg, which, value, settings[which].flag, err, errsize) != 0)
             return -1;
     }
-    if ((cfg->command == CF_CMD_SERVE || cfg->command == CF_CMD_MIGRATE) &&
+    if (cfg->command == CF_CMD_ADMIN_CREATE && (cfg->arg_email == NULL || cfg->arg_name == NULL)) {
+        snprintf(err, errsize,
+                 "admin create needs --email and --name (the password is read "
+                 "from standard input)");
+        return -1;
+    }
+    if (cfg->command == CF_CMD_INVITE && (cfg->arg_email == NULL || cfg->arg_network == NULL)) {
+        snprintf(err, errsize, "invite needs --email and --network (e.g. --network BC)");
+        return -1;
+    }
+    if (cfg->session_max_s < cfg->session_idle_s)
+        cfg->session_idle_s = cfg->session_max_s;
+    if (cfg->command != CF_CMD_HELP && cfg->command != CF_CMD_VERSION &&
         cfg->database_url == NULL) {
         snprintf(err, errsize,
                  "no database: set CONFER_DATABASE_URL or --database-url "
@@ -295,5 +367,10 @@ void cf_config_free(struct cf_config *cfg)
     cf_free(cfg->listen_host);
     cf_free(cfg->public_url);
     cf_free(cfg->web_root);
+    cf_free(cfg->arg_email);
+    cf_free(cfg->arg_name);
+    cf_free(cfg->arg_network);
+    cf_free(cfg->arg_role);
+    cf_free(cfg->arg_profession);
     memset(cfg, 0, sizeof(*cfg));
 }

@@ -8,7 +8,14 @@
 
 #include <stddef.h>
 
-enum cf_command { CF_CMD_SERVE, CF_CMD_MIGRATE, CF_CMD_HELP, CF_CMD_VERSION };
+enum cf_command {
+    CF_CMD_SERVE,
+    CF_CMD_MIGRATE,
+    CF_CMD_HELP,
+    CF_CMD_VERSION,
+    CF_CMD_ADMIN_CREATE,
+    CF_CMD_INVITE
+};
 
 struct cf_config {
     enum cf_command command;
@@ -29,6 +36,13 @@ struct cf_config {
     int http_timeout_s; /* idle / read / write timeout of a client connection */
     size_t max_body;    /* API body limit (413 problem+json past it) */
     size_t max_headers;
+    int rate_limits;    /* 0: every rate limit off (tests, benchmarks) */
+    int session_idle_s; /* a session unused this long ends */
+    int session_max_s;  /* and none lives longer than this */
+    int hash_threads;   /* argon2id threads */
+    int invite_days;    /* invitation codes expire after this */
+    /* command-line only: confer admin create / confer invite */
+    char *arg_email, *arg_name, *arg_network, *arg_role, *arg_profession;
 };
 
 /*

@@ -29,7 +29,9 @@
 #include <event2/thread.h>
 
 #include "alloc.h"
+#include "auth.h"
 #include "db.h"
+#include "password.h"
 #include "http_server.h"
 #include "log.h"
 #include "request.h"
@@ -262,7 +264,10 @@ static void dispatch(struct evhttp_request *evreq, void *arg)
         req->route_label = req->match.route->pattern;
         if (require_object(req) != 0)
             return;
-        req->match.route->handler(req);
+        if (req->match.route->auth == CF_AUTH_NONE)
+            req->match.route->handler(req);
+        else
+            cf_auth_run(req, req->match.route->handler);
         return;
     }
     if (rc == 405) {
@@ -456,6 +461,8 @@ int cf_server_run(const struct cf_config *cfg)
         if (port == 0)
             port = bound_port(w->listen_fd); /* the other workers share the same port */
     }
+    if (cf_password_pool_start(cfg->hash_threads) != 0)
+        cf_fatal("could not start the password hashing threads");
     for (int i = 0; i < srv.nworkers; i++)
         worker_setup(&srv.workers[i]);
     for (int i = 0; i < srv.nworkers; i++)
@@ -470,6 +477,7 @@ int cf_server_run(const struct cf_config *cfg)
         event_active(srv.workers[i].shutdown_ev, EV_TIMEOUT, 0);
     for (int i = 0; i < srv.nworkers; i++)
         pthread_join(srv.workers[i].thread, NULL);
+    cf_password_pool_stop();
     for (int i = 0; i < srv.nworkers; i++) {
         struct cf_worker *w = &srv.workers[i];
         event_free(w->shutdown_ev);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cf_version.h"
+#include "cli.h"
 #include "config.h"
 #include "http_server.h"
 #include "log.h"
@@ -21,6 +22,10 @@ static const char usage[] =
     "commands:\n"
     "  serve      apply pending migrations, then serve HTTP until SIGTERM (default)\n"
     "  migrate    apply pending migrations and exit\n"
+    "  admin create --email E --name N [--network BC] [--profession CODE]\n"
+    "             create an admin account; the password is read from standard input\n"
+    "  invite --email E --network BC [--role member|coordinator|moderator|admin]\n"
+    "             create an invitation and print its code\n"
     "\n"
     "options (each also read from the environment variable shown; a flag wins):\n"
     "  --database-url URL      CONFER_DATABASE_URL      PostgreSQL connection string (required)\n"
@@ -39,7 +44,14 @@ static const char usage[] =
     "  --shutdown-timeout S    CONFER_SHUTDOWN_TIMEOUT  seconds to finish requests on SIGTERM\n"
     "                                                   (default 10)\n"
     "  --http-timeout S        CONFER_HTTP_TIMEOUT      client read/write/idle timeout\n"
-    "                                                   (default 30)\n";
+    "                                                   (default 30)\n"
+    "  --rate-limits on|off    CONFER_RATE_LIMITS       sign-in and posting limits (default on)\n"
+    "  --session-idle S        CONFER_SESSION_IDLE      a session unused this long ends\n"
+    "                                                   (default 1209600: 14 days)\n"
+    "  --session-max-age S     CONFER_SESSION_MAX_AGE   no session lives longer\n"
+    "                                                   (default 7776000: 90 days)\n"
+    "  --hash-threads N        CONFER_HASH_THREADS      argon2id threads (default: cores / 2)\n"
+    "  --invite-days N         CONFER_INVITE_DAYS       invitations expire (default 14)\n";
 
 int main(int argc, char **argv)
 {
@@ -65,6 +77,12 @@ int main(int argc, char **argv)
         status = cf_migrate_run(cfg.database_url, 1, err, sizeof(err)) == 0 ? 0 : 1;
         if (status != 0)
             fprintf(stderr, "confer: %s\n", err);
+        break;
+    case CF_CMD_ADMIN_CREATE:
+        status = cf_cli_admin_create(&cfg);
+        break;
+    case CF_CMD_INVITE:
+        status = cf_cli_invite(&cfg);
         break;
     case CF_CMD_SERVE:
     default:

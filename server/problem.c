@@ -74,3 +74,11 @@ int cf_error_set(struct cf_error *err, int status, const char *code, const char 
     va_end(ap);
     return -1;
 }
+
+void cf_errors_add(json_t **errors, const char *field, const char *code, const char *message)
+{
+    if (*errors == NULL)
+        *errors = json_array();
+    json_array_append_new(
+        *errors, json_pack("{s:s,s:s,s:s}", "field", field, "code", code, "message", message));
+}

@@ -25,6 +25,9 @@ const char *cf_status_title(int status);
  */
 json_t *cf_problem_new(int status, const char *code, const char *detail, json_t *errors);
 
+/* Appends {field, code, message} to *errors (creating the array). */
+void cf_errors_add(json_t **errors, const char *field, const char *code, const char *message);
+
 /* Fills err; returns -1 so that callers can `return cf_error_set(...)`. */
 int cf_error_set(struct cf_error *err, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

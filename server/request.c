@@ -272,3 +272,96 @@ void cf_request_run_json(struct cf_request *req, struct cf_db_stmt *stmt, const 
     req->success_status = status ? status : 200;
     cf_db_query(req->worker->db, stmt, params, on_json_result, req);
 }
+
+void cf_reply_invalid(struct cf_request *req, json_t *errors)
+{
+    cf_reply_json(req, 422,
+                  cf_problem_new(422, "validation_failed", "some fields need attention", errors));
+}
+
+void cf_reply_rate_limited(struct cf_request *req, int retry_after)
+{
+    char value[16];
+    snprintf(value, sizeof(value), "%d", retry_after > 0 ? retry_after : 1);
+    cf_request_add_header(req, "Retry-After", value);
+    cf_reply_problem(req, 429, "rate_limited", "too many attempts; try again in %s seconds", value);
+}
+
+static size_t utf8_length(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+const char *cf_body_string(struct cf_request *req, const char *key, size_t min_chars,
+                           size_t max_chars, json_t **errors)
+{
+    json_t *v = req->body ? json_object_get(req->body, key) : NULL;
+    if (v == NULL || json_is_null(v))
+        return NULL;
+    if (!json_is_string(v)) {
+        cf_errors_add(errors, key, "not_a_string", "must be a string");
+        return NULL;
+    }
+    const char *s = json_string_value(v);
+    size_t len = json_string_length(v);
+    if (strlen(s) != len) {
+        cf_errors_add(errors, key, "invalid_characters", "must not contain NUL characters");
+        return NULL;
+    }
+    size_t start = 0, end = len;
+    while (start < end &&
+           (s[start] == ' ' || s[start] == '\t' || s[start] == '\n' || s[start] == '\r'))
+        start++;
+    while (end > start &&
+           (s[end - 1] == ' ' || s[end - 1] == '\t' || s[end - 1] == '\n' || s[end - 1] == '\r'))
+        end--;
+    for (size_t i = start; i < end; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
+            cf_errors_add(errors, key, "invalid_characters", "must not contain control characters");
+            return NULL;
+        }
+    }
+    json_object_set_new(req->body, key, json_stringn(s + start, end - start));
+    const char *t = json_string_value(json_object_get(req->body, key));
+    size_t chars = utf8_length(t);
+    if (chars < min_chars) {
+        char msg[64];
+        snprintf(msg, sizeof(msg), "must have at least %zu characters", min_chars);
+        cf_errors_add(errors, key, min_chars == 1 ? "required" : "too_short", msg);
+        return NULL;
+    }
+    if (chars > max_chars) {
+        char msg[64];
+        snprintf(msg, sizeof(msg), "must have at most %zu characters", max_chars);
+        cf_errors_add(errors, key, "too_long", msg);
+        return NULL;
+    }
+    return t;
+}
+
+int cf_body_int(struct cf_request *req, const char *key, int64_t *out, json_t **errors)
+{
+    json_t *v = req->body ? json_object_get(req->body, key) : NULL;
+    if (v == NULL || json_is_null(v))
+        return 0;
+    if (!json_is_integer(v)) {
+        cf_errors_add(errors, key, "not_an_integer", "must be an integer");
+        return 0;
+    }
+    *out = (int64_t)json_integer_value(v);
+    return 1;
+}
+
+void cf_request_peer(const struct cf_request *req, char *out, size_t size)
+{
+    struct evhttp_connection *c = evhttp_request_get_connection(req->ev);
+    char *addr = NULL;
+    ev_uint16_t port = 0;
+    if (c != NULL)
+        evhttp_connection_get_peer(c, &addr, &port);
+    snprintf(out, size, "%s", addr ? addr : "0.0.0.0");
+}

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "auth.h"
 #include "problem.h"
 #include "router.h"
 #include "uri.h"
@@ -38,6 +39,7 @@ struct cf_request {
     char request_id[48];
     struct timespec start;
     int64_t user_id;      /* 0: anonymous */
+    struct cf_auth auth;  /* the caller, for routes with auth */
     int close_connection; /* answer with Connection: close */
     int success_status;   /* of cf_request_run_json */
 };
@@ -77,6 +79,24 @@ void cf_reply_buffer(struct cf_request *req, int status, const char *content_typ
  */
 void cf_request_run_json(struct cf_request *req, struct cf_db_stmt *stmt, const char *const *params,
                          int status);
+
+/* 422 validation_failed carrying errors (stolen; built with cf_errors_add). */
+void cf_reply_invalid(struct cf_request *req, json_t *errors);
+/* 429 rate_limited with Retry-After. */
+void cf_reply_rate_limited(struct cf_request *req, int retry_after);
+
+/*
+ * A string field of the JSON body, trimmed of surrounding white space: NULL when
+ * absent or null. When it is not a string, has control characters, or has
+ * fewer than min_chars or more than max_chars characters, an error naming the
+ * field is added to *errors (and NULL returned). Valid while req lives.
+ */
+const char *cf_body_string(struct cf_request *req, const char *key, size_t min_chars,
+                           size_t max_chars, json_t **errors);
+/* An integer field: 1 and *out when present, 0 when absent; an error when not an integer. */
+int cf_body_int(struct cf_request *req, const char *key, int64_t *out, json_t **errors);
+/* The client's address (no port). */
+void cf_request_peer(const struct cf_request *req, char *out, size_t size);
 
 /* Called by http_server: frees a request after its reply. */
 void cf_request_free(struct cf_request *req);

@@ -20,13 +20,16 @@ enum cf_method {
     CF_OPTIONS = 1 << 6,
 };
 
-enum cf_auth {
-    CF_AUTH_NONE = 0, /* anyone */
-    CF_AUTH_USER,     /* a signed-in member */
+enum cf_auth_level {
+    CF_AUTH_NONE = 0, /* anyone; no session lookup */
+    CF_AUTH_OPTIONAL, /* anyone; the member is known when signed in */
+    CF_AUTH_USER,     /* a signed-in member (401 otherwise) */
 };
 
 /* Route flags. */
-#define CF_ROUTE_JSON_BODY 0x1 /* the request body is a JSON object (415/400 otherwise) */
+#define CF_ROUTE_JSON_BODY 0x1         /* the request body is a JSON object (415/400 otherwise) */
+#define CF_ROUTE_WHILE_SUSPENDED 0x2   /* a write a suspended member may still make */
+#define CF_ROUTE_BEFORE_GUIDELINES 0x4 /* a write allowed before accepting the guidelines */
 
 #define CF_ROUTE_MAX_PARAMS 4
 
@@ -36,7 +39,7 @@ struct cf_route {
     int methods; /* CF_GET | ... */
     const char *pattern;
     void (*handler)(struct cf_request *req);
-    enum cf_auth auth;
+    enum cf_auth_level auth;
     int flags;
 };
 

@@ -13,6 +13,26 @@ const struct cf_route cf_routes[] = {
     /* structure */
     {CF_GET, "/api/v1/networks", cf_h_networks_list, CF_AUTH_NONE, 0},
     {CF_GET, "/api/v1/networks/{id}", cf_h_network_get, CF_AUTH_NONE, 0},
+    /* accounts */
+    {CF_POST, "/api/v1/invitations", cf_h_invitation_create, CF_AUTH_USER, CF_ROUTE_JSON_BODY},
+    {CF_POST, "/api/v1/users", cf_h_user_register, CF_AUTH_NONE, CF_ROUTE_JSON_BODY},
+    {CF_GET, "/api/v1/users/{id}", cf_h_user_get, CF_AUTH_USER, 0},
+    {CF_PATCH, "/api/v1/users/{id}", cf_h_user_update, CF_AUTH_USER, CF_ROUTE_JSON_BODY},
+    {CF_POST, "/api/v1/sessions", cf_h_session_create, CF_AUTH_NONE, CF_ROUTE_JSON_BODY},
+    {CF_DELETE, "/api/v1/sessions/current", cf_h_session_delete_current, CF_AUTH_USER,
+     CF_ROUTE_WHILE_SUSPENDED | CF_ROUTE_BEFORE_GUIDELINES},
+    {CF_GET, "/api/v1/me", cf_h_me_get, CF_AUTH_USER, 0},
+    {CF_PATCH, "/api/v1/me", cf_h_me_update, CF_AUTH_USER,
+     CF_ROUTE_JSON_BODY | CF_ROUTE_BEFORE_GUIDELINES},
+    {CF_POST, "/api/v1/me/password", cf_h_me_password, CF_AUTH_USER,
+     CF_ROUTE_JSON_BODY | CF_ROUTE_BEFORE_GUIDELINES},
+    {CF_GET, "/api/v1/me/export", cf_h_me_export, CF_AUTH_USER, 0},
+    {CF_GET, "/api/v1/me/sessions", cf_h_my_sessions, CF_AUTH_USER, 0},
+    {CF_DELETE, "/api/v1/me/sessions/{id}", cf_h_my_session_delete, CF_AUTH_USER,
+     CF_ROUTE_WHILE_SUSPENDED | CF_ROUTE_BEFORE_GUIDELINES},
+    {CF_POST, "/api/v1/me/guidelines", cf_h_me_guidelines_accept, CF_AUTH_USER,
+     CF_ROUTE_JSON_BODY | CF_ROUTE_BEFORE_GUIDELINES},
+    {CF_GET, "/api/v1/guidelines", cf_h_guidelines_get, CF_AUTH_NONE, 0},
 };
 
 const size_t cf_routes_count = sizeof(cf_routes) / sizeof(cf_routes[0]);

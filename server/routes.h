@@ -22,6 +22,27 @@ void cf_h_metrics(struct cf_request *req);
 void cf_h_networks_list(struct cf_request *req);
 void cf_h_network_get(struct cf_request *req);
 
+/* h_sessions.c */
+void cf_h_session_create(struct cf_request *req);
+void cf_h_session_delete_current(struct cf_request *req);
+void cf_h_my_sessions(struct cf_request *req);
+void cf_h_my_session_delete(struct cf_request *req);
+/* h_users.c */
+void cf_h_user_register(struct cf_request *req);
+void cf_h_user_get(struct cf_request *req);
+void cf_h_user_update(struct cf_request *req);
+/* 1 when e looks like an email address (one @, a dotted domain, no spaces). */
+int cf_email_valid(const char *e);
+/* h_me.c */
+void cf_h_me_get(struct cf_request *req);
+void cf_h_me_update(struct cf_request *req);
+void cf_h_me_password(struct cf_request *req);
+void cf_h_me_export(struct cf_request *req);
+void cf_h_me_guidelines_accept(struct cf_request *req);
+void cf_h_guidelines_get(struct cf_request *req);
+/* h_invitations.c */
+void cf_h_invitation_create(struct cf_request *req);
+
 /* static_files.c: everything outside the route table that is GET or HEAD. */
 void cf_static_serve(struct cf_request *req);
 

@@ -11,7 +11,7 @@ from harness import Server  # noqa: E402
 def server():
     """One server shared by the tests that only read; stopped cleanly at the end,
     and its exit status checked (a sanitizer report makes it non-zero)."""
-    s = Server(workers=2).start()
+    s = Server(workers=2, extra_env={"CONFER_RATE_LIMITS": "off"}).start()
     yield s
     rc = s.stop()
     assert rc == 0, f"confer exited with {rc}:\n{s.log_text()[-4000:]}"

@@ -47,9 +47,11 @@ class Response:
         return f"<Response {self.status} {self.body[:200]!r}>"
 
 
-def request(port, method, path, body=None, headers=None, raw=None, timeout=30):
-    """One HTTP/1.1 request on a fresh connection. body is JSON-encoded; raw is sent as is."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+def request(port, method, path, body=None, headers=None, raw=None, timeout=30, source=None):
+    """One HTTP/1.1 request on a fresh connection. body is JSON-encoded; raw is sent as is.
+    source picks the client's loopback address (127.0.0.x), for per-address limits."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout,
+                                      source_address=(source, 0) if source else None)
     hdrs = dict(headers or {})
     data = raw
     if body is not None:
@@ -204,3 +206,78 @@ def psql(database_url, sql):
     r = subprocess.run(["psql", database_url, "-v", "ON_ERROR_STOP=1", "-tAc", sql],
                        check=True, capture_output=True, text=True)
     return r.stdout.strip()
+
+
+_seq = [0]
+
+
+def unique_email(prefix="user"):
+    _seq[0] += 1
+    return f"{prefix}.{os.getpid()}.{_seq[0]}.{int(time.time() * 1000) % 100000000}@example.ca"
+
+
+STRONG_PASSWORD = "tundra kettle violin 7"
+
+
+def create_admin(database_url=None, email=None, name="Site Admin", password=STRONG_PASSWORD,
+                 network="BC"):
+    """`confer admin create`, with the password on standard input."""
+    email = email or unique_email("admin")
+    env = dict(os.environ)
+    env["CONFER_DATABASE_URL"] = database_url or DATABASE_URL
+    r = subprocess.run([BIN, "admin", "create", "--email", email, "--name", name, "--network",
+                        network], input=password + "\n", env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return email
+
+
+class Client:
+    """A signed-in member talking to a server with a bearer token (or the cookie)."""
+
+    def __init__(self, server, email, password=STRONG_PASSWORD, source=None):
+        self.server = server
+        self.email = email
+        self.password = password
+        r = server.request("POST", "/api/v1/sessions", body={"email": email, "password": password},
+                           source=source)
+        assert r.status == 201, r
+        body = r.json()
+        self.token = body["token"]
+        self.csrf = body["csrf_token"]
+        self.user = body["user"]
+        self.id = self.user["id"]
+        self.cookie = r.headers.get("set-cookie", "")
+
+    def call(self, method, path, body=None, headers=None, **kw):
+        h = {"Authorization": f"Bearer {self.token}"}
+        h.update(headers or {})
+        return self.server.request(method, path, body=body, headers=h, **kw)
+
+    def get(self, path, **kw):
+        return self.call("GET", path, **kw)
+
+    def accept_guidelines(self):
+        v = self.server.get("/api/v1/guidelines").json()["version"]
+        r = self.call("POST", "/api/v1/me/guidelines", body={"version": v})
+        assert r.status == 200, r
+        return self
+
+    def invite(self, email, network="BC", role=None):
+        body = {"email": email, "network": network}
+        if role:
+            body["site_role"] = role
+        return self.call("POST", "/api/v1/invitations", body=body)
+
+
+def register(server, inviter, network="BC", role=None, name="Dr Test Person",
+             profession="family_physician", locale="en", password=STRONG_PASSWORD):
+    """Invites a new member through `inviter` and registers them; returns a signed-in Client."""
+    email = unique_email("member")
+    r = inviter.invite(email, network=network, role=role)
+    assert r.status == 201, r
+    r = server.request("POST", "/api/v1/users", body={
+        "invite_code": r.json()["code"], "email": email, "display_name": name,
+        "password": password, "profession": profession, "locale": locale})
+    assert r.status == 201, r
+    return Client(server, email, password)

@@ -1,0 +1,165 @@
+/* Unit tests of server/password.c: the policy, the bundled list, and argon2id
+ * hashing on the thread pool with results handed back to an event loop. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <argon2.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "password.h"
+
+static const char *code, *message;
+
+static int check(const char *pw, const char *email, const char *name)
+{
+    return cf_password_check(pw, email, name, &code, &message);
+}
+
+static void the_bundled_list_has_ten_thousand_common_passwords(void **state)
+{
+    (void)state;
+    assert_true(cf_password_is_common("password"));
+    assert_true(cf_password_is_common("PASSWORD"));
+    assert_true(cf_password_is_common("qwerty"));
+    assert_true(cf_password_is_common("letmein"));
+    assert_true(cf_password_is_common("viking1")); /* near the end of the list */
+    assert_false(cf_password_is_common("tundra-kettle-violin-42"));
+    assert_false(cf_password_is_common(""));
+}
+
+static void length_is_counted_in_characters(void **state)
+{
+    (void)state;
+    assert_int_equal(check("short-pw", NULL, NULL), -1);
+    assert_string_equal(code, "too_short");
+    /* 12 characters, 24 bytes: accepted */
+    assert_int_equal(check("éééééééééééé", NULL, NULL), -1); /* but repetitive */
+    assert_string_equal(code, "repetitive");
+    assert_int_equal(check("é-tundra-kettle", NULL, NULL), 0);
+    char long_pw[200];
+    memset(long_pw, 'x', 129);
+    long_pw[0] = 'a';
+    long_pw[129] = '\0';
+    assert_int_equal(check(long_pw, NULL, NULL), -1);
+    assert_string_equal(code, "too_long");
+}
+
+static void common_passwords_are_refused_also_with_digits_and_symbols_after(void **state)
+{
+    (void)state;
+    assert_int_equal(check("password1234", NULL, NULL), -1);
+    assert_string_equal(code, "common");
+    assert_int_equal(check("Football2024!!", NULL, NULL), -1);
+    assert_string_equal(code, "common");
+    assert_int_equal(check("qwertyuiop123", NULL, NULL), -1);
+    assert_string_equal(code, "common");
+    assert_int_equal(check("kettle tundra violin", NULL, NULL), 0);
+}
+
+static void repetitions_and_personal_information_are_refused(void **state)
+{
+    (void)state;
+    assert_int_equal(check("aaaaaaaaaaaaaa", NULL, NULL), -1);
+    assert_string_equal(code, "repetitive");
+    assert_int_equal(check("abcabcabcabc", NULL, NULL), -1);
+    assert_string_equal(code, "repetitive");
+    assert_int_equal(check("my-drmartin-secret", "drmartin@clinic.ca", NULL), -1);
+    assert_string_equal(code, "personal_info");
+    assert_int_equal(check("Jordan Lee is here", NULL, "Jordan Lee"), -1);
+    assert_string_equal(code, "personal_info");
+    assert_int_equal(check("correct horse battery", "jl@clinic.ca", "JL"), 0);
+}
+
+static void hashes_carry_their_parameters(void **state)
+{
+    (void)state;
+    char hash[CF_PASSWORD_HASH_MAX];
+    assert_int_equal(cf_password_hash_now("correct horse battery", hash, sizeof(hash)), 0);
+    assert_non_null(strstr(hash, "$argon2id$v=19$m=19456,t=2,p=1$"));
+    assert_false(cf_password_needs_rehash(hash));
+    assert_int_equal(argon2id_verify(hash, "correct horse battery", 21), ARGON2_OK);
+    assert_int_not_equal(argon2id_verify(hash, "correct horse batterx", 21), ARGON2_OK);
+    assert_true(cf_password_needs_rehash("$argon2id$v=19$m=4096,t=3,p=1$c2FsdA$aGFzaA"));
+}
+
+struct outcome {
+    int calls, status, match;
+    char encoded[CF_PASSWORD_HASH_MAX];
+    struct event_base *base;
+};
+
+static void on_result(int status, int match, const char *encoded, void *arg)
+{
+    struct outcome *o = arg;
+    o->calls++;
+    o->status = status;
+    o->match = match;
+    o->encoded[0] = '\0';
+    if (encoded)
+        snprintf(o->encoded, sizeof(o->encoded), "%s", encoded);
+    event_base_loopbreak(o->base);
+}
+
+static void run(struct outcome *o)
+{
+    struct timeval limit = {20, 0};
+    event_base_loopexit(o->base, &limit);
+    event_base_dispatch(o->base);
+}
+
+static void the_pool_hashes_and_verifies_off_the_loop(void **state)
+{
+    (void)state;
+    struct outcome o = {0};
+    o.base = event_base_new();
+    assert_int_equal(cf_password_pool_start(1), 0);
+    cf_password_hash(o.base, "tundra kettle violin", on_result, &o);
+    run(&o);
+    assert_int_equal(o.calls, 1);
+    assert_int_equal(o.status, 0);
+    assert_non_null(strstr(o.encoded, "$argon2id$"));
+    char hash[CF_PASSWORD_HASH_MAX];
+    snprintf(hash, sizeof(hash), "%s", o.encoded);
+
+    cf_password_verify(o.base, hash, "tundra kettle violin", on_result, &o);
+    run(&o);
+    assert_int_equal(o.calls, 2);
+    assert_true(o.match);
+    cf_password_verify(o.base, hash, "tundra kettle violon", on_result, &o);
+    run(&o);
+    assert_false(o.match);
+    /* unknown account: a dummy hash is verified, never a match */
+    cf_password_verify(o.base, NULL, "tundra kettle violin", on_result, &o);
+    run(&o);
+    assert_int_equal(o.calls, 4);
+    assert_int_equal(o.status, 0);
+    assert_false(o.match);
+    cf_password_pool_stop();
+    /* a stopped pool answers -1, from the loop */
+    cf_password_hash(o.base, "tundra kettle violin", on_result, &o);
+    run(&o);
+    assert_int_equal(o.calls, 5);
+    assert_int_equal(o.status, -1);
+    event_base_free(o.base);
+}
+
+int main(void)
+{
+    /* results come back through event_active from the hashing threads, as in the server */
+    evthread_use_pthreads();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(the_bundled_list_has_ten_thousand_common_passwords),
+        cmocka_unit_test(length_is_counted_in_characters),
+        cmocka_unit_test(common_passwords_are_refused_also_with_digits_and_symbols_after),
+        cmocka_unit_test(repetitions_and_personal_information_are_refused),
+        cmocka_unit_test(hashes_carry_their_parameters),
+        cmocka_unit_test(the_pool_hashes_and_verifies_off_the_loop),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

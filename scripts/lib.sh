@@ -7,7 +7,7 @@ CF_PACKAGES=(
     libevent-dev libpq-dev libjansson-dev libargon2-dev libcurl4-openssl-dev
     libcmark-dev libcmocka-dev
     postgresql postgresql-contrib
-    python3 python3-pytest
+    python3 python3-pytest python3-yaml
     wrk clang-format curl
 )
 

@@ -43,3 +43,12 @@ def test_every_operation_has_an_operation_id():
     ops = len(re.findall(r"^    (?:get|post|put|patch|delete):\s*$", text, re.M))
     ids = len(re.findall(r"^      operationId: \w+$", text, re.M))
     assert ops == ids and ops > 0
+
+
+def test_the_document_is_valid_yaml_with_resolvable_references():
+    import yaml
+    doc = yaml.safe_load(open(os.path.join(ROOT, "docs", "openapi.yaml")))
+    assert doc["openapi"].startswith("3.1")
+    text = open(os.path.join(ROOT, "docs", "openapi.yaml")).read()
+    for ref in set(re.findall(r'\$ref: "#/components/(\w+)/(\w+)"', text)):
+        assert ref[1] in doc["components"][ref[0]], f"dangling $ref {ref}"

@@ -113,20 +113,33 @@ static int find_token(struct cf_request *req, char *out, size_t size, int *via_c
     return -1;
 }
 
-/* Looks up a live session and touches last_seen_at at most every `touch` seconds. */
+/* Looks up a live session; the last column says whether last_seen_at is older than
+ * the touch interval, in which case a separate statement refreshes it. A read stays
+ * a read: most requests write nothing. */
 static struct cf_db_stmt q_session = CF_DB_STMT(
     "session_lookup",
-    "WITH s AS ("
-    " SELECT s.id, s.user_id, s.csrf_token, s.last_seen_at, u.site_role, u.network_id,"
-    "  coalesce(u.suspended_until > now(), false) AS suspended,"
-    "  u.guidelines_version IS NOT DISTINCT FROM (SELECT max(version) FROM guidelines) AS gl"
+    "SELECT s.id, s.user_id, s.csrf_token, u.site_role, u.network_id,"
+    " coalesce(u.suspended_until > now(), false),"
+    " u.guidelines_version IS NOT DISTINCT FROM (SELECT max(version) FROM guidelines),"
+    " s.last_seen_at < now() - make_interval(secs => $3::int)"
     " FROM sessions s JOIN users u ON u.id = s.user_id"
     " WHERE s.token_hash = decode($1, 'hex') AND s.ended_at IS NULL AND s.expires_at > now()"
-    "  AND s.last_seen_at > now() - make_interval(secs => $2::int)),"
-    " touch AS (UPDATE sessions t SET last_seen_at = now() FROM s"
-    "  WHERE t.id = s.id AND s.last_seen_at < now() - make_interval(secs => $3::int))"
-    "SELECT id, user_id, csrf_token, site_role, network_id, suspended, gl FROM s",
+    " AND s.last_seen_at > now() - make_interval(secs => $2::int)",
     3);
+
+/* Never waits: when another request of the same session is already touching it,
+ * this one has nothing to add (a waiting statement would hold up the pipeline). */
+static struct cf_db_stmt q_touch =
+    CF_DB_STMT("session_touch",
+               "UPDATE sessions SET last_seen_at = now() WHERE id = (SELECT id FROM sessions"
+               " WHERE id = $1 FOR UPDATE SKIP LOCKED)",
+               1);
+
+static void on_touched(struct cf_db_result *r, void *arg)
+{
+    (void)r;
+    (void)arg;
+}
 
 struct pending {
     struct cf_request *req;
@@ -190,6 +203,10 @@ static void on_session(struct cf_db_result *r, void *arg)
         a->suspended = PQgetvalue(res, 0, 5)[0] == 't';
         a->guidelines_ok = PQgetvalue(res, 0, 6)[0] == 't';
         req->user_id = a->user_id;
+        if (PQgetvalue(res, 0, 7)[0] == 't') {
+            const char *params[] = {PQgetvalue(res, 0, 0)};
+            cf_db_query(req->worker->db, &q_touch, params, on_touched, NULL);
+        }
     } else {
         req->auth.via_cookie = 0;
     }

@@ -254,8 +254,8 @@ static void defaults(struct cf_config *cfg)
     cfg->listen_port = 8080;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     cfg->workers = cores > 0 ? (int)(cores > 256 ? 256 : cores) : 1;
-    cfg->db_pool = 4;
-    cfg->db_pipeline = 4;
+    cfg->db_pool = 1;
+    cfg->db_pipeline = 16;
     cfg->db_queue = 4096;
     cfg->db_queue_timeout_ms = 5000;
     cfg->log_level = CF_LOG_INFO;

@@ -192,9 +192,13 @@ static void on_current_checked(int status, int match, const char *encoded, void 
     }
     if (!match) {
         change_free(c);
+        if (!req->worker->server->cfg->rate_limits) {
+            on_wrong_counted(NULL, req);
+            return;
+        }
         char user[24], session[24];
         ids(req, user, session);
-        const char *params[] = {user, req->worker->server->cfg->rate_limits ? "10" : "2147483647"};
+        const char *params[] = {user, "10"};
         cf_db_query(req->worker->db, &q_password_failed, params, on_wrong_counted, req);
         return;
     }
@@ -206,7 +210,7 @@ static void on_current_checked(int status, int match, const char *encoded, void 
         cf_reply_invalid(req, errors);
         return;
     }
-    cf_password_hash(req->worker->base, c->fresh, on_new_hash, c);
+    cf_password_hash(req->worker->hash, c->fresh, on_new_hash, c);
 }
 
 static void on_password_read(struct cf_db_result *r, void *arg)
@@ -230,7 +234,7 @@ static void on_password_read(struct cf_db_result *r, void *arg)
     }
     snprintf(c->email, sizeof(c->email), "%s", PQgetvalue(res, 0, 1));
     snprintf(c->name, sizeof(c->name), "%s", PQgetvalue(res, 0, 2));
-    cf_password_verify(req->worker->base, PQgetvalue(res, 0, 0), c->current, on_current_checked, c);
+    cf_password_verify(req->worker->hash, PQgetvalue(res, 0, 0), c->current, on_current_checked, c);
 }
 
 void cf_h_me_password(struct cf_request *req)
@@ -255,6 +259,7 @@ void cf_h_me_password(struct cf_request *req)
     c->fresh = cf_strdup(json_string_value(fresh));
     char user[24], session[24];
     ids(req, user, session);
+    /* With rate limits off nothing is counted, so nothing can be over the limit. */
     const char *params[] = {user, req->worker->server->cfg->rate_limits ? "10" : "2147483647"};
     cf_db_query(req->worker->db, &q_password_read, params, on_password_read, c);
 }

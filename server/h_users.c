@@ -135,7 +135,7 @@ static void on_profession(struct cf_db_result *r, void *arg)
         cf_reply_invalid(req, errors);
         return;
     }
-    cf_password_hash(req->worker->base, g->password, on_hashed, g);
+    cf_password_hash(req->worker->hash, g->password, on_hashed, g);
 }
 
 void cf_h_user_register(struct cf_request *req)

@@ -12,6 +12,7 @@
  * hard cap, so that clients see a problem+json 413.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -409,6 +410,7 @@ static void worker_setup(struct cf_worker *w)
         .queue_timeout_ms = cfg->db_queue_timeout_ms,
     };
     w->db = cf_db_pool_create(w->base, &opts);
+    w->hash = cf_password_client_new(w->base);
     w->shutdown_ev = event_new(w->base, -1, 0, on_shutdown, w);
     w->drain_timer = event_new(w->base, -1, 0, on_drain_timeout, w);
     w->log_timer = event_new(w->base, -1, EV_PERSIST, on_log_timer, w);
@@ -425,6 +427,12 @@ int cf_server_run(const struct cf_config *cfg)
     srv.cfg = cfg;
     srv.nworkers = cfg->workers;
 
+    /* argon2id allocates 19 MiB per hash. Served by mmap, every hash would fault its
+     * pages in and unmap them, taking the process's mmap lock that the event loops
+     * need too; a hashing thread at low priority holding it stalls them. Keeping
+     * large blocks in the heap lets each hashing thread reuse its warm memory. */
+    mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
     if (evthread_use_pthreads() != 0)
         cf_fatal("could not enable libevent threading");
     unsigned char rnd[4];
@@ -478,6 +486,8 @@ int cf_server_run(const struct cf_config *cfg)
     for (int i = 0; i < srv.nworkers; i++)
         pthread_join(srv.workers[i].thread, NULL);
     cf_password_pool_stop();
+    for (int i = 0; i < srv.nworkers; i++)
+        cf_password_client_free(srv.workers[i].hash);
     for (int i = 0; i < srv.nworkers; i++) {
         struct cf_worker *w = &srv.workers[i];
         event_free(w->shutdown_ev);

@@ -20,6 +20,7 @@ struct evhttp;
 struct evhttp_bound_socket;
 struct event;
 struct cf_db_pool;
+struct cf_password_client;
 struct cf_server;
 
 struct cf_worker {
@@ -31,6 +32,7 @@ struct cf_worker {
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
     struct cf_db_pool *db;
+    struct cf_password_client *hash; /* argon2id results come back here */
     struct cf_metrics metrics;
     struct cf_log_buffer log;
     struct event *log_timer;

@@ -3,7 +3,7 @@
  * thread pool, so that no event loop ever waits for a hash; results come back
  * to the submitting loop through an event. Hashes are argon2's encoded form,
  * which carries its parameters, so they can be raised later and old hashes
- * rehashed at sign-in (the loops' bases must be made after evthread_use_pthreads()).
+ * rehashed at sign-in.
  * Also the password policy of SPEC section 4.
  */
 #ifndef CF_PASSWORD_H
@@ -14,15 +14,18 @@
 #include "problem.h"
 
 struct event_base;
+/* A loop's end of the hashing pool: where its results come back. */
+struct cf_password_client;
 
 #define CF_ARGON2_T 2
 #define CF_ARGON2_M_KIB (19 * 1024)
 #define CF_ARGON2_P 1
 #define CF_PASSWORD_HASH_MAX 128
 
-/* Starts the hashing threads (and computes the dummy hash). Returns 0 or -1. */
+/* Starts the hashing threads and computes the dummy hash. Returns 0 or -1. */
 int cf_password_pool_start(int threads);
-/* Stops them; queued jobs are dropped without their callback. */
+/* Stops them after the job each is running; jobs still queued are dropped (their
+ * loops have stopped: no callback is owed). */
 void cf_password_pool_stop(void);
 
 /*
@@ -33,10 +36,15 @@ void cf_password_pool_stop(void);
  */
 typedef void (*cf_password_cb)(int status, int match, const char *encoded, void *arg);
 
-void cf_password_hash(struct event_base *base, const char *password, cf_password_cb cb, void *arg);
+/* One per event loop, made on that loop's base. Free it after cf_password_pool_stop. */
+struct cf_password_client *cf_password_client_new(struct event_base *base);
+void cf_password_client_free(struct cf_password_client *c);
+
+void cf_password_hash(struct cf_password_client *c, const char *password, cf_password_cb cb,
+                      void *arg);
 /* encoded may be NULL (unknown account): a dummy hash is verified instead so that
  * the answer takes the same time, and match is 0. */
-void cf_password_verify(struct event_base *base, const char *encoded, const char *password,
+void cf_password_verify(struct cf_password_client *c, const char *encoded, const char *password,
                         cf_password_cb cb, void *arg);
 
 /* 1 when encoded was made with other parameters than today's. */

@@ -10,7 +10,6 @@
 
 #include <argon2.h>
 #include <event2/event.h>
-#include <event2/thread.h>
 
 #include "password.h"
 
@@ -92,6 +91,7 @@ struct outcome {
     int calls, status, match;
     char encoded[CF_PASSWORD_HASH_MAX];
     struct event_base *base;
+    struct cf_password_client *client;
 };
 
 static void on_result(int status, int match, const char *encoded, void *arg)
@@ -119,7 +119,8 @@ static void the_pool_hashes_and_verifies_off_the_loop(void **state)
     struct outcome o = {0};
     o.base = event_base_new();
     assert_int_equal(cf_password_pool_start(1), 0);
-    cf_password_hash(o.base, "tundra kettle violin", on_result, &o);
+    o.client = cf_password_client_new(o.base);
+    cf_password_hash(o.client, "tundra kettle violin", on_result, &o);
     run(&o);
     assert_int_equal(o.calls, 1);
     assert_int_equal(o.status, 0);
@@ -127,32 +128,31 @@ static void the_pool_hashes_and_verifies_off_the_loop(void **state)
     char hash[CF_PASSWORD_HASH_MAX];
     snprintf(hash, sizeof(hash), "%s", o.encoded);
 
-    cf_password_verify(o.base, hash, "tundra kettle violin", on_result, &o);
+    cf_password_verify(o.client, hash, "tundra kettle violin", on_result, &o);
     run(&o);
     assert_int_equal(o.calls, 2);
     assert_true(o.match);
-    cf_password_verify(o.base, hash, "tundra kettle violon", on_result, &o);
+    cf_password_verify(o.client, hash, "tundra kettle violon", on_result, &o);
     run(&o);
     assert_false(o.match);
     /* unknown account: a dummy hash is verified, never a match */
-    cf_password_verify(o.base, NULL, "tundra kettle violin", on_result, &o);
+    cf_password_verify(o.client, NULL, "tundra kettle violin", on_result, &o);
     run(&o);
     assert_int_equal(o.calls, 4);
     assert_int_equal(o.status, 0);
     assert_false(o.match);
     cf_password_pool_stop();
     /* a stopped pool answers -1, from the loop */
-    cf_password_hash(o.base, "tundra kettle violin", on_result, &o);
+    cf_password_hash(o.client, "tundra kettle violin", on_result, &o);
     run(&o);
     assert_int_equal(o.calls, 5);
     assert_int_equal(o.status, -1);
+    cf_password_client_free(o.client);
     event_base_free(o.base);
 }
 
 int main(void)
 {
-    /* results come back through event_active from the hashing threads, as in the server */
-    evthread_use_pthreads();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_bundled_list_has_ten_thousand_common_passwords),
         cmocka_unit_test(length_is_counted_in_characters),

@@ -240,6 +240,7 @@ static void job_finish(struct job *j)
 /* Hands a failed job to the deferred-completion list (called back from the loop). */
 static void job_defer(struct cf_db_pool *pool, struct job *j, int status, const char *message)
 {
+    cf_debug("database statement %s not run: %s", j->stmts[0]->name, message);
     job_fail(j, status, "", message);
     list_push(&pool->done, j);
     event_active(pool->done_ev, EV_TIMEOUT, 0);

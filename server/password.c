@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -51,6 +52,11 @@ static struct {
     pthread_t threads[16];
     char dummy[CF_PASSWORD_HASH_MAX];
 } pool = {{-1, -1}, 0, {0}, ""};
+
+/* Jobs submitted and not yet taken by a thread; past QUEUE_MAX a hash is refused
+ * (503). 256 waiting verifications are about 5 s of work for one thread. */
+#define QUEUE_MAX 256
+static _Atomic int waiting;
 
 static char **common;
 static size_t ncommon;
@@ -109,6 +115,7 @@ static void *hash_thread(void *arg)
             continue;
         if (n != (ssize_t)sizeof(j))
             return NULL; /* end of file: the pool is stopping */
+        atomic_fetch_sub(&waiting, 1);
         run_job(j);
         /* Wipe the plain text as soon as it is no longer needed. */
         explicit_bzero(j->password, strlen(j->password));
@@ -178,8 +185,16 @@ static void submit(struct cf_password_client *c, int verify, const char *encoded
     j->cb = cb;
     j->arg = arg;
     j->client = c;
-    if (pool.submit[1] < 0 || write_pointer(pool.submit[1], j) != 0) {
+    int queued = 0;
+    if (pool.submit[1] >= 0) {
+        if (atomic_fetch_add(&waiting, 1) < QUEUE_MAX && write_pointer(pool.submit[1], j) == 0)
+            queued = 1;
+        else
+            atomic_fetch_sub(&waiting, 1);
+    }
+    if (!queued) {
         /* Stopped, or the queue is full: answered from the loop, never inline. */
+        cf_debug("password job refused: %s", pool.submit[1] < 0 ? "stopped" : "queue full");
         j->status = -1;
         explicit_bzero(j->password, strlen(j->password));
         if (write_pointer(c->fd[1], j) != 0)
@@ -212,9 +227,10 @@ int cf_password_pool_start(int threads)
         return -1;
     if (pipe2(pool.submit, O_CLOEXEC) != 0)
         return -1;
-    /* The write end never blocks a loop: a full pipe (the queue bound) answers 503. */
+    /* The write end never blocks a loop. (The bound is `waiting`, not the pipe's size:
+     * a pipe frees a page only once all of it is read, so a one-page pipe refuses
+     * writes after every 512 pointers however few are waiting.) */
     fcntl(pool.submit[1], F_SETFL, O_NONBLOCK);
-    fcntl(pool.submit[1], F_SETPIPE_SZ, 4096); /* 512 waiting jobs */
     if (threads < 1)
         threads = 1;
     if (threads > 16)

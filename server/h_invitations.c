@@ -16,16 +16,12 @@
 static struct cf_db_stmt q_invite =
     CF_DB_STMT("invitation_create", "SELECT cf_invite($1, decode($2, 'hex'), $3, $4, $5, $6)", 6);
 
-static const struct {
-    const char *code;
-    int status;
-    const char *detail;
-} invite_errors[] = {
-    {"network_unknown", 422, "no such network"},
-    {"forbidden_network", 403, "coordinators invite into their own network only"},
-    {"forbidden_role", 403, "coordinators invite members; ask an admin for other roles"},
-    {"forbidden", 403, "only coordinators and admins send invitations"},
-    {"email_taken", 409, "an account already uses this email address"},
+static const struct cf_sql_error invite_errors[] = {
+    {"network_unknown", 422, "no such network", "network"},
+    {"forbidden_network", 403, "coordinators invite into their own network only", NULL},
+    {"forbidden_role", 403, "coordinators invite members; ask an admin for other roles", NULL},
+    {"forbidden", 403, "only coordinators and admins send invitations", NULL},
+    {"email_taken", 409, "an account already uses this email address", NULL},
 };
 
 /* The code is shown once, in the answer: it travels to the callback with the request. */
@@ -40,33 +36,12 @@ static void on_invited(struct cf_db_result *r, void *arg)
     struct cf_request *req = inv_ctx.req;
     explicit_bzero(arg, sizeof(struct invitation));
     cf_free(arg);
-    if (!r->ok) {
-        cf_reply_db_error(req, r);
+    json_t *inv = cf_request_sql_outcome(req, r, "invitation", invite_errors,
+                                         sizeof(invite_errors) / sizeof(invite_errors[0]));
+    if (inv == NULL) {
+        explicit_bzero(&inv_ctx, sizeof(inv_ctx));
         return;
     }
-    json_error_t jerr;
-    json_t *out = json_loads(PQgetvalue(r->res[0], 0, 0), 0, &jerr);
-    const char *error = out ? json_string_value(json_object_get(out, "error")) : "internal";
-    if (error != NULL) {
-        for (size_t i = 0; i < sizeof(invite_errors) / sizeof(invite_errors[0]); i++)
-            if (strcmp(error, invite_errors[i].code) == 0) {
-                if (invite_errors[i].status == 422) {
-                    json_t *errors = NULL;
-                    cf_errors_add(&errors, "network", "unknown", invite_errors[i].detail);
-                    cf_reply_invalid(req, errors);
-                } else {
-                    cf_reply_problem(req, invite_errors[i].status, invite_errors[i].code, "%s",
-                                     invite_errors[i].detail);
-                }
-                json_decref(out);
-                return;
-            }
-        json_decref(out);
-        cf_reply_problem(req, 500, "internal_error", "could not create the invitation");
-        return;
-    }
-    json_t *inv = json_incref(json_object_get(out, "invitation"));
-    json_decref(out);
     json_object_set_new(inv, "code", json_string(inv_ctx.code));
     explicit_bzero(&inv_ctx, sizeof(inv_ctx));
     cf_reply_json(req, 201, inv);

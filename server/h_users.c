@@ -62,16 +62,17 @@ static void registration_free(struct registration *g)
     cf_free(g);
 }
 
-static const struct {
-    const char *code;
-    int status;
-    const char *detail;
-} register_errors[] = {
-    {"invitation_invalid", 422, "this invitation code is not valid"},
-    {"invitation_used", 422, "this invitation has already been used"},
-    {"invitation_expired", 422, "this invitation has expired; ask your coordinator for a new one"},
-    {"invitation_email_mismatch", 422, "use the email address the invitation was sent to"},
-    {"email_taken", 409, "an account already uses this email address"},
+static const struct cf_sql_error register_errors[] = {
+    {"invitation_invalid", 422, "this invitation code is not valid", NULL},
+    {"invitation_used", 422, "this invitation has already been used", NULL},
+    {"invitation_expired", 422, "this invitation has expired; ask your coordinator for a new one",
+     NULL},
+    {"invitation_email_mismatch", 422, "use the email address the invitation was sent to", NULL},
+    {"email_taken", 409, "an account already uses this email address", NULL},
+};
+
+static const struct cf_sql_error role_errors[] = {
+    {"not_found", 404, "no such member", NULL},
 };
 
 static void on_registered(struct cf_db_result *r, void *arg)
@@ -79,27 +80,10 @@ static void on_registered(struct cf_db_result *r, void *arg)
     struct registration *g = arg;
     struct cf_request *req = g->req;
     registration_free(g);
-    if (!r->ok) {
-        cf_reply_db_error(req, r);
+    json_t *user = cf_request_sql_outcome(req, r, "user", register_errors,
+                                          sizeof(register_errors) / sizeof(register_errors[0]));
+    if (user == NULL)
         return;
-    }
-    json_error_t jerr;
-    json_t *out = json_loads(PQgetvalue(r->res[0], 0, 0), 0, &jerr);
-    const char *error = out ? json_string_value(json_object_get(out, "error")) : "internal";
-    if (error != NULL) {
-        for (size_t i = 0; i < sizeof(register_errors) / sizeof(register_errors[0]); i++)
-            if (strcmp(error, register_errors[i].code) == 0) {
-                cf_reply_problem(req, register_errors[i].status, register_errors[i].code, "%s",
-                                 register_errors[i].detail);
-                json_decref(out);
-                return;
-            }
-        json_decref(out);
-        cf_reply_problem(req, 500, "internal_error", "registration failed");
-        return;
-    }
-    json_t *user = json_incref(json_object_get(out, "user"));
-    json_decref(out);
     req->user_id = (int64_t)json_integer_value(json_object_get(user, "id"));
     cf_reply_json(req, 201, user);
 }
@@ -197,20 +181,10 @@ void cf_h_user_get(struct cf_request *req)
 static void on_role_set(struct cf_db_result *r, void *arg)
 {
     struct cf_request *req = arg;
-    if (!r->ok) {
-        cf_reply_db_error(req, r);
-        return;
-    }
-    json_error_t jerr;
-    json_t *out = json_loads(PQgetvalue(r->res[0], 0, 0), 0, &jerr);
-    if (out == NULL || json_object_get(out, "error") != NULL) {
-        json_decref(out);
-        cf_reply_problem(req, 404, "not_found", "no such member");
-        return;
-    }
-    json_t *user = json_incref(json_object_get(out, "user"));
-    json_decref(out);
-    cf_reply_json(req, 200, user);
+    json_t *user = cf_request_sql_outcome(req, r, "user", role_errors,
+                                          sizeof(role_errors) / sizeof(role_errors[0]));
+    if (user != NULL)
+        cf_reply_json(req, 200, user);
 }
 
 void cf_h_user_update(struct cf_request *req)

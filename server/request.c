@@ -365,3 +365,39 @@ void cf_request_peer(const struct cf_request *req, char *out, size_t size)
         evhttp_connection_get_peer(c, &addr, &port);
     snprintf(out, size, "%s", addr ? addr : "0.0.0.0");
 }
+
+json_t *cf_request_sql_outcome(struct cf_request *req, const struct cf_db_result *r,
+                               const char *key, const struct cf_sql_error *errors, size_t n)
+{
+    if (!r->ok) {
+        cf_reply_db_error(req, r);
+        return NULL;
+    }
+    json_error_t jerr;
+    json_t *out = json_loads(PQgetvalue(r->res[0], 0, 0), 0, &jerr);
+    json_t *value = out ? json_object_get(out, key) : NULL;
+    if (value != NULL) {
+        json_incref(value);
+        json_decref(out);
+        return value;
+    }
+    const char *code = out ? json_string_value(json_object_get(out, "error")) : NULL;
+    for (size_t i = 0; code != NULL && i < n; i++) {
+        if (strcmp(code, errors[i].code) != 0)
+            continue;
+        if (errors[i].field != NULL) {
+            json_t *list = NULL;
+            cf_errors_add(&list, errors[i].field, "unknown", errors[i].detail);
+            cf_reply_invalid(req, list);
+        } else {
+            cf_reply_problem(req, errors[i].status, errors[i].code, "%s", errors[i].detail);
+        }
+        json_decref(out);
+        return NULL;
+    }
+    cf_warn("unexpected answer from the database: %s", code ? code : "(unreadable)");
+    json_decref(out);
+    cf_reply_problem(req, 500, "internal_error", "something went wrong on our side (request %s)",
+                     req->request_id);
+    return NULL;
+}

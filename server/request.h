@@ -98,6 +98,23 @@ int cf_body_int(struct cf_request *req, const char *key, int64_t *out, json_t **
 /* The client's address (no port). */
 void cf_request_peer(const struct cf_request *req, char *out, size_t size);
 
+/* An error code a SQL function may answer, and what the client sees for it. With
+ * field set, the answer is 422 validation_failed naming that field. */
+struct cf_sql_error {
+    const char *code;
+    int status;
+    const char *detail;
+    const char *field;
+};
+
+/*
+ * For SQL functions that answer {"<key>": value} or {"error": code} (cf_register,
+ * cf_invite, cf_set_role): returns value (a new reference), or NULL after replying:
+ * the database error, the mapped problem, or 500 for an unknown code.
+ */
+json_t *cf_request_sql_outcome(struct cf_request *req, const struct cf_db_result *r,
+                               const char *key, const struct cf_sql_error *errors, size_t n);
+
 /* Called by http_server: frees a request after its reply. */
 void cf_request_free(struct cf_request *req);
 

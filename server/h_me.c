@@ -152,8 +152,7 @@ static void on_new_hash(int status, int match, const char *encoded, void *arg)
     (void)match;
     change_free(c);
     if (status != 0 || encoded == NULL) {
-        cf_request_add_header(req, "Retry-After", "1");
-        cf_reply_problem(req, 503, "service_unavailable", "the server is busy; try again shortly");
+        cf_reply_unavailable(req, "the server is busy; try again shortly");
         return;
     }
     char user[24], session[24];
@@ -186,8 +185,7 @@ static void on_current_checked(int status, int match, const char *encoded, void 
     (void)encoded;
     if (status != 0) {
         change_free(c);
-        cf_request_add_header(req, "Retry-After", "1");
-        cf_reply_problem(req, 503, "service_unavailable", "the server is busy; try again shortly");
+        cf_reply_unavailable(req, "the server is busy; try again shortly");
         return;
     }
     if (!match) {

@@ -165,8 +165,7 @@ static void on_verified(int status, int match, const char *encoded, void *arg)
     (void)encoded;
     if (status != 0) {
         signin_free(s);
-        cf_request_add_header(req, "Retry-After", "1");
-        cf_reply_problem(req, 503, "service_unavailable", "the server is busy; try again shortly");
+        cf_reply_unavailable(req, "the server is busy; try again shortly");
         return;
     }
     if (!match) {

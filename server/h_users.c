@@ -95,8 +95,7 @@ static void on_hashed(int status, int match, const char *encoded, void *arg)
     (void)match;
     if (status != 0 || encoded == NULL) {
         registration_free(g);
-        cf_request_add_header(req, "Retry-After", "1");
-        cf_reply_problem(req, 503, "service_unavailable", "the server is busy; try again shortly");
+        cf_reply_unavailable(req, "the server is busy; try again shortly");
         return;
     }
     const char *params[] = {g->code_hash, g->email, g->name, g->profession, g->locale, encoded};

@@ -232,13 +232,17 @@ void cf_reply_error(struct cf_request *req, const struct cf_error *err)
     cf_reply_json(req, err->status, cf_problem_new(err->status, err->code, err->detail, NULL));
 }
 
+void cf_reply_unavailable(struct cf_request *req, const char *detail)
+{
+    cf_request_add_header(req, "Retry-After", "1");
+    cf_reply_problem(req, 503, "service_unavailable", "%s", detail);
+}
+
 void cf_reply_db_error(struct cf_request *req, const struct cf_db_result *r)
 {
     switch (r->status) {
     case 503:
-        cf_request_add_header(req, "Retry-After", "1");
-        cf_reply_problem(req, 503, "service_unavailable",
-                         "the database is unavailable; try again shortly");
+        cf_reply_unavailable(req, "the database is unavailable; try again shortly");
         break;
     case 409:
         cf_reply_problem(req, 409, "conflict", "this conflicts with something that exists");

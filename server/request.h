@@ -64,6 +64,9 @@ void cf_reply_json_text(struct cf_request *req, int status, const char *json, si
 void cf_reply_problem(struct cf_request *req, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void cf_reply_error(struct cf_request *req, const struct cf_error *err);
+/* 503 service_unavailable with Retry-After: 1 (the database, or the hashing pool, is
+ * away or full). */
+void cf_reply_unavailable(struct cf_request *req, const char *detail);
 /* Answers a failed database job: 503 with Retry-After, 409 or 500. */
 void cf_reply_db_error(struct cf_request *req, const struct cf_db_result *r);
 /* Sends a reply without a body (204, 304). */

@@ -135,12 +135,6 @@ static struct cf_db_stmt q_touch =
                " WHERE id = $1 FOR UPDATE SKIP LOCKED)",
                1);
 
-static void on_touched(struct cf_db_result *r, void *arg)
-{
-    (void)r;
-    (void)arg;
-}
-
 struct pending {
     struct cf_request *req;
     void (*next)(struct cf_request *req);
@@ -205,7 +199,7 @@ static void on_session(struct cf_db_result *r, void *arg)
         req->user_id = a->user_id;
         if (PQgetvalue(res, 0, 7)[0] == 't') {
             const char *params[] = {PQgetvalue(res, 0, 0)};
-            cf_db_query(req->worker->db, &q_touch, params, on_touched, NULL);
+            cf_db_query(req->worker->db, &q_touch, params, NULL, NULL);
         }
     } else {
         req->auth.via_cookie = 0;

@@ -233,7 +233,8 @@ static void job_finish(struct job *j)
     if (!j->result.ok && j->result.status == 500)
         cf_warn("database statement %s failed: %s (%s)", j->stmts[0]->name, j->result.message,
                 j->result.sqlstate);
-    j->cb(&j->result, j->arg);
+    if (j->cb != NULL)
+        j->cb(&j->result, j->arg);
     job_free(j);
 }
 

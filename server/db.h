@@ -12,7 +12,8 @@
  *
  * Every job's callback is called exactly once, from the loop, never from
  * inside cf_db_exec: on success, on an SQL error, when the queue is full,
- * when its connection dies, or when the pool is freed.
+ * when its connection dies, or when the pool is freed. A NULL callback makes
+ * a statement fire-and-forget (its failures are still logged).
  */
 #ifndef CF_DB_H
 #define CF_DB_H

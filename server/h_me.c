@@ -84,16 +84,10 @@ static struct cf_db_stmt q_accept =
                " RETURNING cf_me_json(u, $3)",
                3);
 
-static void ids(const struct cf_request *req, char user[24], char session[24])
-{
-    snprintf(user, 24, "%lld", (long long)req->auth.user_id);
-    snprintf(session, 24, "%lld", (long long)req->auth.session_id);
-}
-
 void cf_h_me_get(struct cf_request *req)
 {
     char user[24], session[24];
-    ids(req, user, session);
+    cf_request_auth_ids(req, user, session);
     const char *params[] = {user, session};
     cf_request_run_json(req, &q_me, params, 200);
 }
@@ -115,7 +109,7 @@ void cf_h_me_update(struct cf_request *req)
         return;
     }
     char user[24], session[24];
-    ids(req, user, session);
+    cf_request_auth_ids(req, user, session);
     const char *params[] = {user, name, bio, locale, notify, session};
     cf_request_run_json(req, &q_update, params, 200);
 }
@@ -156,7 +150,7 @@ static void on_new_hash(int status, int match, const char *encoded, void *arg)
         return;
     }
     char user[24], session[24];
-    ids(req, user, session);
+    cf_request_auth_ids(req, user, session);
     /* One transaction: the new hash and the end of every other session. */
     struct cf_db_call calls[2];
     memset(calls, 0, sizeof(calls));
@@ -195,7 +189,7 @@ static void on_current_checked(int status, int match, const char *encoded, void 
             return;
         }
         char user[24], session[24];
-        ids(req, user, session);
+        cf_request_auth_ids(req, user, session);
         const char *params[] = {user, "10"};
         cf_db_query(req->worker->db, &q_password_failed, params, on_wrong_counted, req);
         return;
@@ -256,7 +250,7 @@ void cf_h_me_password(struct cf_request *req)
     c->current = cf_strdup(json_string_value(cur));
     c->fresh = cf_strdup(json_string_value(fresh));
     char user[24], session[24];
-    ids(req, user, session);
+    cf_request_auth_ids(req, user, session);
     /* With rate limits off nothing is counted, so nothing can be over the limit. */
     const char *params[] = {user, req->worker->server->cfg->rate_limits ? "10" : "2147483647"};
     cf_db_query(req->worker->db, &q_password_read, params, on_password_read, c);
@@ -265,7 +259,7 @@ void cf_h_me_password(struct cf_request *req)
 void cf_h_me_export(struct cf_request *req)
 {
     char user[24], session[24];
-    ids(req, user, session);
+    cf_request_auth_ids(req, user, session);
     const char *params[] = {user, session};
     cf_request_add_header(req, "Content-Disposition",
                           "attachment; filename=\"confer-export.json\"");
@@ -306,7 +300,7 @@ void cf_h_me_guidelines_accept(struct cf_request *req)
         return;
     }
     char user[24], session[24], v[24];
-    ids(req, user, session);
+    cf_request_auth_ids(req, user, session);
     snprintf(v, sizeof(v), "%lld", (long long)version);
     const char *params[] = {user, v, session};
     cf_db_query(req->worker->db, &q_accept, params, on_accepted, req);

@@ -101,12 +101,6 @@ static void signin_free(struct signin *s)
     cf_free(s);
 }
 
-static void on_ignore(struct cf_db_result *r, void *arg)
-{
-    (void)r;
-    (void)arg;
-}
-
 static void on_created(struct cf_db_result *r, void *arg)
 {
     struct signin *s = arg;
@@ -152,7 +146,7 @@ static void on_rehashed(int status, int match, const char *encoded, void *arg)
         char id[24];
         snprintf(id, sizeof(id), "%lld", (long long)job->user_id);
         const char *params[] = {id, encoded};
-        cf_db_query(job->pool, &q_rehash, params, on_ignore, NULL);
+        cf_db_query(job->pool, &q_rehash, params, NULL, NULL);
     }
     cf_free(job);
 }
@@ -266,7 +260,7 @@ void cf_h_session_create(struct cf_request *req)
     }
     /* Old windows go now and then; no request waits for it. */
     if (rand() % 256 == 0)
-        cf_db_query(req->worker->db, &q_prune, NULL, on_ignore, NULL);
+        cf_db_query(req->worker->db, &q_prune, NULL, NULL, NULL);
     cf_db_query(req->worker->db, &q_begin, params, on_begun, s);
 }
 
@@ -292,8 +286,7 @@ void cf_h_session_delete_current(struct cf_request *req)
 void cf_h_my_sessions(struct cf_request *req)
 {
     char user[24], session[24], idle[16];
-    snprintf(user, sizeof(user), "%lld", (long long)req->auth.user_id);
-    snprintf(session, sizeof(session), "%lld", (long long)req->auth.session_id);
+    cf_request_auth_ids(req, user, session);
     snprintf(idle, sizeof(idle), "%d", req->worker->server->cfg->session_idle_s);
     const char *params[] = {user, session, idle};
     cf_request_run_json(req, &q_list, params, 200);

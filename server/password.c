@@ -30,7 +30,6 @@ extern const size_t cf_common_passwords_len;
  * bounded queue.
  */
 struct cf_password_client {
-    struct event_base *base;
     int fd[2]; /* completions: hashing threads write, the loop reads */
     struct event *ev;
 };
@@ -150,7 +149,6 @@ struct cf_password_client *cf_password_client_new(struct event_base *base)
     if (pipe2(c->fd, O_CLOEXEC) != 0)
         cf_fatal("could not create a pipe: %s", strerror(errno));
     fcntl(c->fd[0], F_SETFL, O_NONBLOCK);
-    c->base = base;
     c->ev = event_new(base, c->fd[0], EV_READ | EV_PERSIST, on_results, c);
     event_add(c->ev, NULL);
     return c;

@@ -33,6 +33,12 @@ int64_t cf_request_param_id(const struct cf_request *req, size_t n)
     return n < req->match.nparams ? req->match.params[n].id : 0;
 }
 
+void cf_request_auth_ids(const struct cf_request *req, char user[24], char session[24])
+{
+    snprintf(user, 24, "%lld", (long long)req->auth.user_id);
+    snprintf(session, 24, "%lld", (long long)req->auth.session_id);
+}
+
 const char *cf_request_header(const struct cf_request *req, const char *name)
 {
     return evhttp_find_header(evhttp_request_get_input_headers(req->ev), name);

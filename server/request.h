@@ -48,6 +48,8 @@ struct cf_request {
 const char *cf_request_query(const struct cf_request *req, const char *key);
 /* The n-th {id} or {name} parameter of the route. */
 int64_t cf_request_param_id(const struct cf_request *req, size_t n);
+/* The caller's user and session ids as text, for statement parameters. */
+void cf_request_auth_ids(const struct cf_request *req, char user[24], char session[24]);
 /* A request header, or NULL. */
 const char *cf_request_header(const struct cf_request *req, const char *name);
 /* Adds a response header to the coming reply. */

@@ -208,6 +208,20 @@ static void many_jobs_complete_once_each_in_order_per_submission(void **state)
     assert_int_equal(st.ready, 2);
 }
 
+static void a_job_without_callback_still_runs(void **state)
+{
+    (void)state;
+    const char *p[] = {"77"};
+    cf_db_query(L.pool, &q_insert, p, NULL, NULL); /* fire and forget */
+    /* it may run on the other connection: look until it has committed (bounded) */
+    for (int i = 0; i < 200; i++) {
+        count_keys("{77}");
+        if (strcmp(O.value, "1") == 0)
+            break;
+    }
+    assert_string_equal(O.value, "1");
+}
+
 static void an_unreachable_database_fails_jobs_with_503(void **state)
 {
     (void)state;
@@ -243,6 +257,7 @@ int main(void)
         cmocka_unit_test(a_successful_job_commits_every_statement),
         cmocka_unit_test(errors_map_by_sqlstate_and_the_connection_survives),
         cmocka_unit_test(many_jobs_complete_once_each_in_order_per_submission),
+        cmocka_unit_test(a_job_without_callback_still_runs),
         cmocka_unit_test(an_unreachable_database_fails_jobs_with_503),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

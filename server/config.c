@@ -34,6 +34,7 @@ enum {
     S_SESSION_IDLE,
     S_SESSION_MAX,
     S_HASH_THREADS,
+    S_HASH_BOOST,
     S_INVITE_DAYS,
     S_EMAIL,
     S_NAME,
@@ -60,6 +61,7 @@ static const struct setting settings[S_COUNT] = {
     [S_SESSION_IDLE] = {"--session-idle", "CONFER_SESSION_IDLE", 1, 1, 31536000},
     [S_SESSION_MAX] = {"--session-max-age", "CONFER_SESSION_MAX_AGE", 1, 1, 315360000},
     [S_HASH_THREADS] = {"--hash-threads", "CONFER_HASH_THREADS", 1, 1, 16},
+    [S_HASH_BOOST] = {"--hash-boost-ms", "CONFER_HASH_BOOST_MS", 1, 0, 60000},
     [S_INVITE_DAYS] = {"--invite-days", "CONFER_INVITE_DAYS", 1, 1, 365},
     [S_EMAIL] = {"--email", NULL, 0, 0, 0},
     [S_NAME] = {"--name", NULL, 0, 0, 0},
@@ -224,6 +226,9 @@ static int apply(struct cf_config *cfg, int which, const char *value, const char
     case S_HASH_THREADS:
         cfg->hash_threads = iv;
         break;
+    case S_HASH_BOOST:
+        cfg->hash_boost_ms = iv;
+        break;
     case S_INVITE_DAYS:
         cfg->invite_days = iv;
         break;
@@ -269,6 +274,7 @@ static void defaults(struct cf_config *cfg)
     cfg->session_idle_s = 14 * 24 * 3600;
     cfg->session_max_s = 90 * 24 * 3600;
     cfg->hash_threads = cores > 3 ? (int)(cores / 2) : 1;
+    cfg->hash_boost_ms = 250;
     cfg->invite_days = 14;
 }
 

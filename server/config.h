@@ -40,6 +40,7 @@ struct cf_config {
     int session_idle_s; /* a session unused this long ends */
     int session_max_s;  /* and none lives longer than this */
     int hash_threads;   /* argon2id threads */
+    int hash_boost_ms;  /* a hash waiting this long also runs at normal priority */
     int invite_days;    /* invitation codes expire after this */
     /* command-line only: confer admin create / confer invite */
     char *arg_email, *arg_name, *arg_network, *arg_role, *arg_profession;

@@ -8,6 +8,7 @@
 #include "cf_version.h"
 #include "db.h"
 #include "http_server.h"
+#include "password.h"
 #include "request.h"
 #include "routes.h"
 
@@ -87,5 +88,17 @@ void cf_h_metrics(struct cf_request *req)
                         "confer_http_requests_in_flight %ld\n",
                         total.connections, total.ready, total.busy, total.inflight, total.queued,
                         inflight);
+    long rescued, rescue_wins;
+    cf_password_stats(&rescued, &rescue_wins);
+    evbuffer_add_printf(out,
+                        "# HELP confer_password_rescued_total Password hashes also given to the "
+                        "normal-priority thread after waiting too long.\n"
+                        "# TYPE confer_password_rescued_total counter\n"
+                        "confer_password_rescued_total %ld\n"
+                        "# HELP confer_password_rescue_wins_total Rescued hashes the "
+                        "normal-priority thread finished first.\n"
+                        "# TYPE confer_password_rescue_wins_total counter\n"
+                        "confer_password_rescue_wins_total %ld\n",
+                        rescued, rescue_wins);
     cf_reply_buffer(req, 200, "text/plain; version=0.0.4; charset=utf-8", out, 1);
 }

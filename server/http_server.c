@@ -469,7 +469,7 @@ int cf_server_run(const struct cf_config *cfg)
         if (port == 0)
             port = bound_port(w->listen_fd); /* the other workers share the same port */
     }
-    if (cf_password_pool_start(cfg->hash_threads) != 0)
+    if (cf_password_pool_start(cfg->hash_threads, cfg->hash_boost_ms) != 0)
         cf_fatal("could not start the password hashing threads");
     for (int i = 0; i < srv.nworkers; i++)
         worker_setup(&srv.workers[i]);

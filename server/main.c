@@ -51,6 +51,8 @@ static const char usage[] =
     "  --session-max-age S     CONFER_SESSION_MAX_AGE   no session lives longer\n"
     "                                                   (default 7776000: 90 days)\n"
     "  --hash-threads N        CONFER_HASH_THREADS      argon2id threads (default: cores / 2)\n"
+    "  --hash-boost-ms N       CONFER_HASH_BOOST_MS     a hash waiting this long also runs\n"
+    "                                                   at normal priority (default: 250)\n"
     "  --invite-days N         CONFER_INVITE_DAYS       invitations expire (default 14)\n";
 
 int main(int argc, char **argv)

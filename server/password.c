@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,36 +27,57 @@ extern const size_t cf_common_passwords_len;
  * No lock is shared between a loop and the hashing threads, so a hashing
  * thread running at a lower priority can never hold up a loop (priority
  * inversion, measured before this design as a 30x worse read p99 once the
- * hashing threads were given a lower priority). A full submission pipe is the
- * bounded queue.
+ * hashing threads were given a lower priority).
+ *
+ * The hashing threads run at idle priority (SCHED_IDLE): a hash only ever uses
+ * a core nothing else wants, so reads keep their latency while people sign in
+ * (docs/performance.md, step 2). On a machine kept busy, idle priority could
+ * starve a sign-in forever, and an unprivileged thread cannot raise its priority
+ * again. So a job still unanswered after boost_ms is also handed to the rescue
+ * thread, which runs at normal priority: whichever thread finishes first claims
+ * the job and answers it; the other drops its copy. Jobs are reference counted
+ * (the loop, each pipe holding the pointer, each thread working on it).
  */
 struct cf_password_client {
     int fd[2]; /* completions: hashing threads write, the loop reads */
     struct event *ev;
+    struct event_base *base;
 };
 
 struct hash_job {
     int verify;
     char *password;
-    char encoded[CF_PASSWORD_HASH_MAX];
+    char encoded[CF_PASSWORD_HASH_MAX]; /* verify: the stored hash; hash: the result */
     int have_encoded;
-    int status, match;
+    int status, match; /* written by the claiming thread only */
+    _Atomic int refs;
+    _Atomic int claimed;
     cf_password_cb cb;
     void *arg;
     struct cf_password_client *client;
+    struct event *boost; /* on the loop: hands the job to the rescue thread */
+};
+
+/* What one thread computed, before it knows whether it claims the job. */
+struct hash_result {
+    int status, match;
+    char encoded[CF_PASSWORD_HASH_MAX];
 };
 
 static struct {
-    int submit[2]; /* -1 when stopped */
+    int submit[2]; /* idle-priority threads; -1 when stopped */
+    int rescue[2]; /* the normal-priority thread */
     int nthreads;
-    pthread_t threads[16];
+    int boost_ms;
+    pthread_t threads[17];
     char dummy[CF_PASSWORD_HASH_MAX];
-} pool = {{-1, -1}, 0, {0}, ""};
+} pool = {{-1, -1}, {-1, -1}, 0, 0, {0}, ""};
 
 /* Jobs submitted and not yet taken by a thread; past QUEUE_MAX a hash is refused
  * (503). 256 waiting verifications are about 5 s of work for one thread. */
 #define QUEUE_MAX 256
 static _Atomic int waiting;
+static _Atomic long rescued, rescue_wins;
 
 static char **common;
 static size_t ncommon;
@@ -83,16 +105,17 @@ int cf_password_needs_rehash(const char *encoded)
     return strncmp(encoded, prefix, strlen(prefix)) != 0;
 }
 
-static void run_job(struct hash_job *j)
+static void compute(const struct hash_job *j, struct hash_result *r)
 {
-    j->status = 0;
+    r->status = 0;
+    r->match = 0;
     if (!j->verify) {
-        j->status = encode_new(j->password, j->encoded, sizeof(j->encoded));
+        r->status = encode_new(j->password, r->encoded, sizeof(r->encoded));
         return;
     }
     const char *target = j->have_encoded ? j->encoded : pool.dummy;
     int rc = argon2id_verify(target, j->password, strlen(j->password));
-    j->match = j->have_encoded && rc == ARGON2_OK;
+    r->match = j->have_encoded && rc == ARGON2_OK;
 }
 
 static int write_pointer(int fd, struct hash_job *j)
@@ -104,30 +127,63 @@ static int write_pointer(int fd, struct hash_job *j)
     return n == (ssize_t)sizeof(j) ? 0 : -1;
 }
 
+static void job_release(struct hash_job *j)
+{
+    if (atomic_fetch_sub(&j->refs, 1) != 1)
+        return;
+    /* Wipe the plain text and the hash once nobody holds the job. */
+    explicit_bzero(j->password, strlen(j->password));
+    cf_free(j->password);
+    explicit_bzero(j->encoded, sizeof(j->encoded));
+    cf_free(j);
+}
+
+/* Claims j with this outcome unless another thread already did; either way the
+ * caller's reference is dropped. */
+static int job_claim(struct hash_job *j, const struct hash_result *r)
+{
+    int won = atomic_exchange(&j->claimed, 1) == 0;
+    if (won) {
+        j->status = r->status;
+        j->match = r->match;
+        if (!j->verify && r->status == 0)
+            memcpy(j->encoded, r->encoded, sizeof(j->encoded));
+        if (write_pointer(j->client->fd[1], j) != 0)
+            cf_error("could not hand a password result back to its loop");
+    }
+    job_release(j);
+    return won;
+}
+
 static void *hash_thread(void *arg)
 {
-    (void)arg;
+    int rescue = arg != NULL;
+    int fd = rescue ? pool.rescue[0] : pool.submit[0];
+    if (!rescue) {
+        struct sched_param sp = {0};
+        int rc = pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
+        if (rc != 0)
+            cf_warn("hashing thread keeps normal priority: %s", strerror(rc));
+    }
+    struct hash_result r;
     for (;;) {
         struct hash_job *j;
-        ssize_t n = read(pool.submit[0], &j, sizeof(j));
+        ssize_t n = read(fd, &j, sizeof(j));
         if (n < 0 && errno == EINTR)
             continue;
         if (n != (ssize_t)sizeof(j))
             return NULL; /* end of file: the pool is stopping */
-        atomic_fetch_sub(&waiting, 1);
-        run_job(j);
-        /* Wipe the plain text as soon as it is no longer needed. */
-        explicit_bzero(j->password, strlen(j->password));
-        if (write_pointer(j->client->fd[1], j) != 0)
-            cf_error("could not hand a password result back to its loop");
+        if (!rescue)
+            atomic_fetch_sub(&waiting, 1);
+        if (atomic_load(&j->claimed)) {
+            job_release(j);
+            continue;
+        }
+        compute(j, &r);
+        if (job_claim(j, &r) && rescue)
+            atomic_fetch_add(&rescue_wins, 1);
+        explicit_bzero(&r, sizeof(r));
     }
-}
-
-static void job_free(struct hash_job *j)
-{
-    cf_free(j->password);
-    explicit_bzero(j->encoded, sizeof(j->encoded));
-    cf_free(j);
 }
 
 static void on_results(evutil_socket_t fd, short what, void *arg)
@@ -138,9 +194,27 @@ static void on_results(evutil_socket_t fd, short what, void *arg)
     ssize_t n = read(fd, jobs, sizeof(jobs));
     for (ssize_t i = 0; i < n / (ssize_t)sizeof(jobs[0]); i++) {
         struct hash_job *j = jobs[i];
+        if (j->boost != NULL)
+            event_free(j->boost);
         j->cb(j->status, j->match, j->status == 0 && !j->verify ? j->encoded : NULL, j->arg);
-        job_free(j);
+        job_release(j);
     }
+}
+
+/* On the loop, boost_ms after submission: the job is still unanswered. */
+static void on_boost(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct hash_job *j = arg;
+    if (atomic_load(&j->claimed) || pool.rescue[1] < 0)
+        return;
+    atomic_fetch_add(&j->refs, 1);
+    if (write_pointer(pool.rescue[1], j) != 0) {
+        job_release(j); /* thousands already wait for rescue: this one stays queued */
+        return;
+    }
+    atomic_fetch_add(&rescued, 1);
 }
 
 struct cf_password_client *cf_password_client_new(struct event_base *base)
@@ -149,6 +223,7 @@ struct cf_password_client *cf_password_client_new(struct event_base *base)
     if (pipe2(c->fd, O_CLOEXEC) != 0)
         cf_fatal("could not create a pipe: %s", strerror(errno));
     fcntl(c->fd[0], F_SETFL, O_NONBLOCK);
+    c->base = base;
     c->ev = event_new(base, c->fd[0], EV_READ | EV_PERSIST, on_results, c);
     event_add(c->ev, NULL);
     return c;
@@ -162,8 +237,11 @@ void cf_password_client_free(struct cf_password_client *c)
     struct hash_job *jobs[64];
     ssize_t n;
     while ((n = read(c->fd[0], jobs, sizeof(jobs))) > 0)
-        for (ssize_t i = 0; i < n / (ssize_t)sizeof(jobs[0]); i++)
-            job_free(jobs[i]);
+        for (ssize_t i = 0; i < n / (ssize_t)sizeof(jobs[0]); i++) {
+            if (jobs[i]->boost != NULL)
+                event_free(jobs[i]->boost);
+            job_release(jobs[i]);
+        }
     event_free(c->ev);
     close(c->fd[0]);
     close(c->fd[1]);
@@ -183,21 +261,22 @@ static void submit(struct cf_password_client *c, int verify, const char *encoded
     j->cb = cb;
     j->arg = arg;
     j->client = c;
-    int queued = 0;
+    atomic_init(&j->refs, 2); /* the loop's and the submission pipe's */
+    atomic_init(&j->claimed, 0);
     if (pool.submit[1] >= 0) {
+        j->boost = evtimer_new(c->base, on_boost, j);
+        struct timeval tv = {pool.boost_ms / 1000, (pool.boost_ms % 1000) * 1000};
+        evtimer_add(j->boost, &tv);
         if (atomic_fetch_add(&waiting, 1) < QUEUE_MAX && write_pointer(pool.submit[1], j) == 0)
-            queued = 1;
-        else
-            atomic_fetch_sub(&waiting, 1);
+            return;
+        atomic_fetch_sub(&waiting, 1);
+        event_free(j->boost);
+        j->boost = NULL;
     }
-    if (!queued) {
-        /* Stopped, or the queue is full: answered from the loop, never inline. */
-        cf_debug("password job refused: %s", pool.submit[1] < 0 ? "stopped" : "queue full");
-        j->status = -1;
-        explicit_bzero(j->password, strlen(j->password));
-        if (write_pointer(c->fd[1], j) != 0)
-            cf_fatal("could not queue a password result");
-    }
+    /* Stopped, or the queue is full: answered from the loop, never inline. */
+    cf_debug("password job refused: %s", pool.submit[1] < 0 ? "stopped" : "queue full");
+    struct hash_result r = {.status = -1};
+    job_claim(j, &r);
 }
 
 void cf_password_hash(struct cf_password_client *c, const char *password, cf_password_cb cb,
@@ -212,7 +291,13 @@ void cf_password_verify(struct cf_password_client *c, const char *encoded, const
     submit(c, 1, encoded, password, cb, arg);
 }
 
-int cf_password_pool_start(int threads)
+void cf_password_stats(long *rescued_jobs, long *won_by_rescue)
+{
+    *rescued_jobs = atomic_load(&rescued);
+    *won_by_rescue = atomic_load(&rescue_wins);
+}
+
+int cf_password_pool_start(int threads, int boost_ms)
 {
     unsigned char rnd[24];
     char throwaway[64];
@@ -223,40 +308,54 @@ int cf_password_pool_start(int threads)
     throwaway[sizeof(rnd)] = '\0';
     if (encode_new(throwaway, pool.dummy, sizeof(pool.dummy)) != 0)
         return -1;
-    if (pipe2(pool.submit, O_CLOEXEC) != 0)
+    if (pipe2(pool.submit, O_CLOEXEC) != 0 || pipe2(pool.rescue, O_CLOEXEC) != 0)
         return -1;
-    /* The write end never blocks a loop. (The bound is `waiting`, not the pipe's size:
+    /* The write ends never block a loop. (The bound is `waiting`, not the pipe's size:
      * a pipe frees a page only once all of it is read, so a one-page pipe refuses
      * writes after every 512 pointers however few are waiting.) */
     fcntl(pool.submit[1], F_SETFL, O_NONBLOCK);
+    fcntl(pool.rescue[1], F_SETFL, O_NONBLOCK);
+    pool.boost_ms = boost_ms < 0 ? 0 : boost_ms;
     if (threads < 1)
         threads = 1;
     if (threads > 16)
         threads = 16;
-    for (int i = 0; i < threads; i++) {
-        if (pthread_create(&pool.threads[i], NULL, hash_thread, NULL) != 0)
+    for (int i = 0; i <= threads; i++) {
+        /* thread 0 is the rescue thread (its argument is not NULL) */
+        if (pthread_create(&pool.threads[i], NULL, hash_thread, i == 0 ? &pool : NULL) != 0)
             return -1;
         pool.nthreads++;
     }
     return 0;
 }
 
+/* After the threads stopped: a job still in a pipe is answered -1 to its loop (which
+ * frees it without a callback), and the pipe's reference dropped. */
+static void drain(int fd)
+{
+    struct hash_job *j;
+    struct hash_result r = {.status = -1};
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    while (read(fd, &j, sizeof(j)) == (ssize_t)sizeof(j))
+        job_claim(j, &r);
+    close(fd);
+}
+
 void cf_password_pool_stop(void)
 {
     if (pool.submit[1] < 0)
         return;
-    close(pool.submit[1]); /* the threads finish what they hold, then read end of file */
-    pool.submit[1] = -1;
+    /* The threads finish what they hold, then read end of file. */
+    close(pool.submit[1]);
+    close(pool.rescue[1]);
+    pool.submit[1] = pool.rescue[1] = -1;
     for (int i = 0; i < pool.nthreads; i++)
         pthread_join(pool.threads[i], NULL);
     pool.nthreads = 0;
-    /* Jobs nobody took: they never reached a thread, so no result is owed to a loop. */
-    struct hash_job *j;
-    fcntl(pool.submit[0], F_SETFL, O_NONBLOCK);
-    while (read(pool.submit[0], &j, sizeof(j)) == (ssize_t)sizeof(j))
-        job_free(j);
-    close(pool.submit[0]);
-    pool.submit[0] = -1;
+    drain(pool.submit[0]);
+    drain(pool.rescue[0]);
+    pool.submit[0] = pool.rescue[0] = -1;
+    atomic_store(&waiting, 0);
 }
 
 /* ---- the policy ---- */

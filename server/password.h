@@ -22,8 +22,13 @@ struct cf_password_client;
 #define CF_ARGON2_P 1
 #define CF_PASSWORD_HASH_MAX 128
 
-/* Starts the hashing threads and computes the dummy hash. Returns 0 or -1. */
-int cf_password_pool_start(int threads);
+/*
+ * Starts the hashing threads (at idle priority) and the rescue thread (normal
+ * priority), and computes the dummy hash. A job unanswered after boost_ms is also
+ * given to the rescue thread, so a busy machine cannot starve sign-ins.
+ * Returns 0 or -1.
+ */
+int cf_password_pool_start(int threads, int boost_ms);
 /* Stops them after the job each is running; jobs still queued are dropped (their
  * loops have stopped: no callback is owed). */
 void cf_password_pool_stop(void);
@@ -46,6 +51,9 @@ void cf_password_hash(struct cf_password_client *c, const char *password, cf_pas
  * the answer takes the same time, and match is 0. */
 void cf_password_verify(struct cf_password_client *c, const char *encoded, const char *password,
                         cf_password_cb cb, void *arg);
+
+/* Since start: jobs handed to the rescue thread, and those it answered first. */
+void cf_password_stats(long *rescued_jobs, long *won_by_rescue);
 
 /* 1 when encoded was made with other parameters than today's. */
 int cf_password_needs_rehash(const char *encoded);

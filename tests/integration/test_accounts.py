@@ -5,6 +5,7 @@ import re
 import statistics
 import subprocess
 import time
+import threading
 
 import pytest
 
@@ -353,6 +354,37 @@ def test_sessions_end_when_idle_and_live_while_used():
             time.sleep(1)
         problem(idle.get("/api/v1/me"), 401, "unauthenticated")
         assert busy.get("/api/v1/me").status == 200
+    finally:
+        assert s.stop() == 0
+
+
+# ---- hashing priority ----------------------------------------------------------------
+
+def test_sign_ins_rescued_at_once_still_answer_once_and_right():
+    """CONFER_HASH_BOOST_MS=0 gives every hash to the normal-priority rescue thread as
+    well as to the idle-priority one: each sign-in is still answered exactly once, with
+    the right outcome, and /metrics counts the rescues."""
+    s = Server(workers=2, extra_env={"CONFER_HASH_BOOST_MS": "0",
+                                     "CONFER_RATE_LIMITS": "off"}).start()
+    try:
+        email = create_admin()
+        results = []
+
+        def attempt(i):
+            pw = STRONG_PASSWORD if i % 2 == 0 else STRONG_PASSWORD + "x"
+            r = s.request("POST", "/api/v1/sessions", body={"email": email, "password": pw})
+            results.append((i, r.status))
+
+        threads = [threading.Thread(target=attempt, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(results) == [(i, 201 if i % 2 == 0 else 401) for i in range(8)]
+        text = s.get("/metrics").body.decode()
+        m = re.search(r"^confer_password_rescued_total (\d+)$", text, re.M)
+        assert m and int(m.group(1)) >= 1, text[-600:]
+        assert re.search(r"^confer_password_rescue_wins_total \d+$", text, re.M)
     finally:
         assert s.stop() == 0
 

@@ -200,6 +200,8 @@ def test_help_and_version():
     (["serve", "--workers", "0"], {"CONFER_DATABASE_URL": "x"}, "--workers"),
     (["serve"], {"CONFER_DATABASE_URL": "x", "CONFER_LISTEN": "8080"}, "CONFER_LISTEN"),
     (["serve"], {"CONFER_DATABASE_URL": "x", "CONFER_DB_POOL": "many"}, "CONFER_DB_POOL"),
+    (["serve"], {"CONFER_DATABASE_URL": "x", "CONFER_HASH_BOOST_MS": "-1"},
+     "CONFER_HASH_BOOST_MS"),
     (["frobnicate"], {}, "unknown command"),
     (["serve", "--port", "1"], {"CONFER_DATABASE_URL": "x"}, "unknown option"),
 ])

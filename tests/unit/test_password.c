@@ -4,7 +4,11 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <unistd.h>
 #include <stdio.h>
+#include <time.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -118,7 +122,7 @@ static void the_pool_hashes_and_verifies_off_the_loop(void **state)
     (void)state;
     struct outcome o = {0};
     o.base = event_base_new();
-    assert_int_equal(cf_password_pool_start(1), 0);
+    assert_int_equal(cf_password_pool_start(1, 60000), 0);
     o.client = cf_password_client_new(o.base);
     cf_password_hash(o.client, "tundra kettle violin", on_result, &o);
     run(&o);
@@ -161,6 +165,125 @@ static void the_pool_hashes_and_verifies_off_the_loop(void **state)
     event_base_free(o.base);
 }
 
+/* Runs base until *done reaches want, or for at most 30 s. */
+static void run_until(struct event_base *base, const int *done, int want)
+{
+    struct timeval tick = {0, 20000};
+    for (int i = 0; i < 1500 && *done < want; i++) {
+        event_base_loopexit(base, &tick);
+        event_base_dispatch(base);
+    }
+}
+
+struct job_outcome {
+    int calls, status, match;
+    int *done;
+};
+
+static void on_job(int status, int match, const char *encoded, void *arg)
+{
+    (void)encoded;
+    struct job_outcome *o = arg;
+    o->calls++;
+    o->status = status;
+    o->match = match;
+    (*o->done)++;
+}
+
+/* Boost after 0 ms: every job is computed by an idle-priority thread and by the
+ * rescue thread; each must be answered exactly once, with the right outcome. */
+static void a_job_given_to_both_threads_is_answered_once(void **state)
+{
+    (void)state;
+    char hash[CF_PASSWORD_HASH_MAX];
+    assert_int_equal(cf_password_hash_now("tundra kettle violin", hash, sizeof(hash)), 0);
+    long rescued0, wins0, rescued1, wins1;
+    cf_password_stats(&rescued0, &wins0);
+    struct event_base *base = event_base_new();
+    assert_int_equal(cf_password_pool_start(1, 0), 0);
+    struct cf_password_client *client = cf_password_client_new(base);
+    int done = 0;
+    struct job_outcome o[12];
+    for (int i = 0; i < 12; i++) {
+        o[i] = (struct job_outcome){0, 99, 99, &done};
+        const char *pw = i % 3 == 1 ? "tundra kettle violon" : "tundra kettle violin";
+        cf_password_verify(client, i % 3 == 2 ? NULL : hash, pw, on_job, &o[i]);
+    }
+    run_until(base, &done, 12);
+    /* late duplicates would arrive now */
+    struct timeval settle = {0, 300000};
+    event_base_loopexit(base, &settle);
+    event_base_dispatch(base);
+    assert_int_equal(done, 12);
+    for (int i = 0; i < 12; i++) {
+        assert_int_equal(o[i].calls, 1);
+        assert_int_equal(o[i].status, 0);
+        assert_int_equal(o[i].match, i % 3 == 0);
+    }
+    cf_password_stats(&rescued1, &wins1);
+    assert_true(rescued1 - rescued0 >= 1);
+    cf_password_pool_stop();
+    cf_password_client_free(client);
+    event_base_free(base);
+}
+
+static atomic_int spinning;
+
+static void *spin(void *arg)
+{
+    (void)arg;
+    volatile unsigned long x = 0;
+    while (atomic_load(&spinning))
+        x++;
+    return NULL;
+}
+
+/* Every core kept busy at normal priority: the idle-priority hashing thread gets
+ * almost nothing, and only the rescue thread can answer in time. */
+static void a_busy_machine_does_not_starve_sign_ins(void **state)
+{
+    (void)state;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores < 1)
+        cores = 1;
+    if (cores > 8)
+        cores = 8;
+    pthread_t spinners[8];
+    atomic_store(&spinning, 1);
+    for (long i = 0; i < cores; i++)
+        assert_int_equal(pthread_create(&spinners[i], NULL, spin, NULL), 0);
+    long rescued0, wins0, rescued1, wins1;
+    cf_password_stats(&rescued0, &wins0);
+    struct event_base *base = event_base_new();
+    assert_int_equal(cf_password_pool_start(1, 50), 0);
+    struct cf_password_client *client = cf_password_client_new(base);
+    int done = 0;
+    struct job_outcome o[4];
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < 4; i++) {
+        o[i] = (struct job_outcome){0, 99, 99, &done};
+        cf_password_verify(client, NULL, "tundra kettle violin", on_job, &o[i]);
+    }
+    run_until(base, &done, 4);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    atomic_store(&spinning, 0);
+    for (long i = 0; i < cores; i++)
+        pthread_join(spinners[i], NULL);
+    assert_int_equal(done, 4);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(o[i].status, 0);
+    cf_password_stats(&rescued1, &wins1);
+    assert_true(rescued1 - rescued0 >= 1);
+    assert_true(wins1 - wins0 >= 1);
+    double seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    print_message("4 verifications on a busy machine: %.2f s, %ld rescued, %ld won by rescue\n",
+                  seconds, rescued1 - rescued0, wins1 - wins0);
+    cf_password_pool_stop();
+    cf_password_client_free(client);
+    event_base_free(base);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -170,6 +293,8 @@ int main(void)
         cmocka_unit_test(repetitions_and_personal_information_are_refused),
         cmocka_unit_test(hashes_carry_their_parameters),
         cmocka_unit_test(the_pool_hashes_and_verifies_off_the_loop),
+        cmocka_unit_test(a_job_given_to_both_threads_is_answered_once),
+        cmocka_unit_test(a_busy_machine_does_not_starve_sign_ins),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

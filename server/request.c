@@ -305,20 +305,20 @@ static size_t utf8_length(const char *s)
     return n;
 }
 
-const char *cf_body_string(struct cf_request *req, const char *key, size_t min_chars,
+const char *cf_json_string(json_t *obj, const char *key, const char *field, size_t min_chars,
                            size_t max_chars, json_t **errors)
 {
-    json_t *v = req->body ? json_object_get(req->body, key) : NULL;
+    json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
     if (v == NULL || json_is_null(v))
         return NULL;
     if (!json_is_string(v)) {
-        cf_errors_add(errors, key, "not_a_string", "must be a string");
+        cf_errors_add(errors, field, "not_a_string", "must be a string");
         return NULL;
     }
     const char *s = json_string_value(v);
     size_t len = json_string_length(v);
     if (strlen(s) != len) {
-        cf_errors_add(errors, key, "invalid_characters", "must not contain NUL characters");
+        cf_errors_add(errors, field, "invalid_characters", "must not contain NUL characters");
         return NULL;
     }
     size_t start = 0, end = len;
@@ -331,26 +331,33 @@ const char *cf_body_string(struct cf_request *req, const char *key, size_t min_c
     for (size_t i = start; i < end; i++) {
         unsigned char c = (unsigned char)s[i];
         if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
-            cf_errors_add(errors, key, "invalid_characters", "must not contain control characters");
+            cf_errors_add(errors, field, "invalid_characters",
+                          "must not contain control characters");
             return NULL;
         }
     }
-    json_object_set_new(req->body, key, json_stringn(s + start, end - start));
-    const char *t = json_string_value(json_object_get(req->body, key));
+    json_object_set_new(obj, key, json_stringn(s + start, end - start));
+    const char *t = json_string_value(json_object_get(obj, key));
     size_t chars = utf8_length(t);
     if (chars < min_chars) {
         char msg[64];
         snprintf(msg, sizeof(msg), "must have at least %zu characters", min_chars);
-        cf_errors_add(errors, key, min_chars == 1 ? "required" : "too_short", msg);
+        cf_errors_add(errors, field, min_chars == 1 ? "required" : "too_short", msg);
         return NULL;
     }
     if (chars > max_chars) {
         char msg[64];
         snprintf(msg, sizeof(msg), "must have at most %zu characters", max_chars);
-        cf_errors_add(errors, key, "too_long", msg);
+        cf_errors_add(errors, field, "too_long", msg);
         return NULL;
     }
     return t;
+}
+
+const char *cf_body_string(struct cf_request *req, const char *key, size_t min_chars,
+                           size_t max_chars, json_t **errors)
+{
+    return cf_json_string(req->body, key, key, min_chars, max_chars, errors);
 }
 
 int cf_body_int(struct cf_request *req, const char *key, int64_t *out, json_t **errors)

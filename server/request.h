@@ -98,6 +98,10 @@ void cf_reply_rate_limited(struct cf_request *req, int retry_after);
  */
 const char *cf_body_string(struct cf_request *req, const char *key, size_t min_chars,
                            size_t max_chars, json_t **errors);
+/* The same for a member of any object (a nested one: field names it in errors, as
+ * "name.en"). */
+const char *cf_json_string(json_t *obj, const char *key, const char *field, size_t min_chars,
+                           size_t max_chars, json_t **errors);
 /* An integer field: 1 and *out when present, 0 when absent; an error when not an integer. */
 int cf_body_int(struct cf_request *req, const char *key, int64_t *out, json_t **errors);
 /* The client's address (no port). */

@@ -13,6 +13,10 @@ const struct cf_route cf_routes[] = {
     /* structure */
     {CF_GET, "/api/v1/networks", cf_h_networks_list, CF_AUTH_NONE, 0},
     {CF_GET, "/api/v1/networks/{id}", cf_h_network_get, CF_AUTH_NONE, 0},
+    {CF_GET, "/api/v1/categories", cf_h_categories_list, CF_AUTH_USER, 0},
+    {CF_POST, "/api/v1/categories", cf_h_category_create, CF_AUTH_USER, CF_ROUTE_JSON_BODY},
+    {CF_GET, "/api/v1/categories/{name}", cf_h_category_get, CF_AUTH_USER, 0},
+    {CF_PATCH, "/api/v1/categories/{name}", cf_h_category_update, CF_AUTH_USER, CF_ROUTE_JSON_BODY},
     /* accounts */
     {CF_POST, "/api/v1/invitations", cf_h_invitation_create, CF_AUTH_USER, CF_ROUTE_JSON_BODY},
     {CF_POST, "/api/v1/users", cf_h_user_register, CF_AUTH_NONE, CF_ROUTE_JSON_BODY},

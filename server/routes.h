@@ -20,6 +20,10 @@ void cf_h_readyz(struct cf_request *req);
 void cf_h_metrics(struct cf_request *req);
 /* h_networks.c */
 void cf_h_networks_list(struct cf_request *req);
+void cf_h_categories_list(struct cf_request *req);
+void cf_h_category_get(struct cf_request *req);
+void cf_h_category_create(struct cf_request *req);
+void cf_h_category_update(struct cf_request *req);
 void cf_h_network_get(struct cf_request *req);
 
 /* h_sessions.c */

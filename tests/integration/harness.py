@@ -281,3 +281,11 @@ def register(server, inviter, network="BC", role=None, name="Dr Test Person",
         "password": password, "profession": profession, "locale": locale})
     assert r.status == 201, r
     return Client(server, email, password)
+
+
+def problem(r, status, code):
+    """Asserts r is a problem+json answer with this status and code; returns its body."""
+    assert r.status == status, r
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["code"] == code, r.json()
+    return r.json()

@@ -9,8 +9,8 @@ import threading
 
 import pytest
 
-from harness import (BIN, DATABASE_URL, STRONG_PASSWORD, Client, Server, create_admin, psql,
-                     register, unique_email)
+from harness import (BIN, DATABASE_URL, STRONG_PASSWORD, Client, Server, create_admin, problem,
+                     psql, register, unique_email)
 
 
 @pytest.fixture(scope="module")
@@ -21,13 +21,6 @@ def admin(server):
 @pytest.fixture(scope="module")
 def coordinator(server, admin):
     return register(server, admin, network="ON", role="coordinator").accept_guidelines()
-
-
-def problem(r, status, code):
-    assert r.status == status, r
-    assert r.headers["content-type"].startswith("application/problem+json")
-    assert r.json()["code"] == code, r.json()
-    return r.json()
 
 
 # ---- the whole flow --------------------------------------------------------------

@@ -36,6 +36,8 @@ enum {
     S_HASH_THREADS,
     S_HASH_BOOST,
     S_INVITE_DAYS,
+    S_POST_INTERVAL,
+    S_THREAD_INTERVAL,
     S_EMAIL,
     S_NAME,
     S_NETWORK,
@@ -63,6 +65,8 @@ static const struct setting settings[S_COUNT] = {
     [S_HASH_THREADS] = {"--hash-threads", "CONFER_HASH_THREADS", 1, 1, 16},
     [S_HASH_BOOST] = {"--hash-boost-ms", "CONFER_HASH_BOOST_MS", 1, 0, 60000},
     [S_INVITE_DAYS] = {"--invite-days", "CONFER_INVITE_DAYS", 1, 1, 365},
+    [S_POST_INTERVAL] = {"--post-interval", "CONFER_POST_INTERVAL", 1, 0, 3600},
+    [S_THREAD_INTERVAL] = {"--thread-interval", "CONFER_THREAD_INTERVAL", 1, 0, 86400},
     [S_EMAIL] = {"--email", NULL, 0, 0, 0},
     [S_NAME] = {"--name", NULL, 0, 0, 0},
     [S_NETWORK] = {"--network", NULL, 0, 0, 0},
@@ -232,6 +236,12 @@ static int apply(struct cf_config *cfg, int which, const char *value, const char
     case S_INVITE_DAYS:
         cfg->invite_days = iv;
         break;
+    case S_POST_INTERVAL:
+        cfg->post_interval_s = iv;
+        break;
+    case S_THREAD_INTERVAL:
+        cfg->thread_interval_s = iv;
+        break;
     case S_EMAIL:
         set_string(&cfg->arg_email, value);
         break;
@@ -276,6 +286,8 @@ static void defaults(struct cf_config *cfg)
     cfg->hash_threads = cores > 3 ? (int)(cores / 2) : 1;
     cfg->hash_boost_ms = 250;
     cfg->invite_days = 14;
+    cfg->post_interval_s = 5;
+    cfg->thread_interval_s = 15;
 }
 
 int cf_config_load(struct cf_config *cfg, int argc, const char *const *argv, char *err,

@@ -66,7 +66,8 @@ static struct cf_db_stmt q_export = CF_DB_STMT(
     " 'moderation_log', (SELECT coalesce(json_agg(json_build_object('id', m.id,"
     "   'action', m.action, 'reason', m.reason, 'before', m.before, 'after', m.after,"
     "   'created_at', cf_time(m.created_at)) ORDER BY m.id), '[]'::json)"
-    "   FROM moderation_log m WHERE m.target_type = 'user' AND m.target_id = u.id))"
+    "   FROM moderation_log m WHERE m.target_type = 'user' AND m.target_id = u.id),"
+    " 'forum', cf_export_forum(u.id))"
     " FROM users u WHERE u.id = $1",
     2);
 

@@ -53,7 +53,11 @@ static const char usage[] =
     "  --hash-threads N        CONFER_HASH_THREADS      argon2id threads (default: cores / 2)\n"
     "  --hash-boost-ms N       CONFER_HASH_BOOST_MS     a hash waiting this long also runs\n"
     "                                                   at normal priority (default: 250)\n"
-    "  --invite-days N         CONFER_INVITE_DAYS       invitations expire (default 14)\n";
+    "  --invite-days N         CONFER_INVITE_DAYS       invitations expire (default 14)\n"
+    "  --post-interval S       CONFER_POST_INTERVAL     seconds between a member's posts\n"
+    "                                                   (default 5; 0: no limit)\n"
+    "  --thread-interval S     CONFER_THREAD_INTERVAL   seconds between a member's new\n"
+    "                                                   threads (default 15; 0: no limit)\n";
 
 int main(int argc, char **argv)
 {

@@ -273,6 +273,10 @@ static void on_json_result(struct cf_db_result *r, void *arg)
         cf_reply_problem(req, 404, "not_found", "no such resource");
         return;
     }
+    if (strncmp(PQgetvalue(res, 0, 0), "{\"error\" : \"invalid_cursor\"}", 29) == 0) {
+        cf_reply_problem(req, 400, "invalid_cursor", "this cursor is not one of ours");
+        return;
+    }
     cf_reply_json_text(req, status, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
 }
 
@@ -392,13 +396,18 @@ json_t *cf_request_sql_outcome(struct cf_request *req, const struct cf_db_result
     }
     json_error_t jerr;
     json_t *out = json_loads(PQgetvalue(r->res[0], 0, 0), 0, &jerr);
-    json_t *value = out ? json_object_get(out, key) : NULL;
+    json_t *value = out && !json_object_get(out, "error") ? json_object_get(out, key) : NULL;
     if (value != NULL) {
         json_incref(value);
         json_decref(out);
         return value;
     }
     const char *code = out ? json_string_value(json_object_get(out, "error")) : NULL;
+    if (code != NULL && strcmp(code, "rate_limited") == 0) {
+        cf_reply_rate_limited(req, (int)json_integer_value(json_object_get(out, "retry_after")));
+        json_decref(out);
+        return NULL;
+    }
     for (size_t i = 0; code != NULL && i < n; i++) {
         if (strcmp(code, errors[i].code) != 0)
             continue;
@@ -407,7 +416,11 @@ json_t *cf_request_sql_outcome(struct cf_request *req, const struct cf_db_result
             cf_errors_add(&list, errors[i].field, "unknown", errors[i].detail);
             cf_reply_invalid(req, list);
         } else {
-            cf_reply_problem(req, errors[i].status, errors[i].code, "%s", errors[i].detail);
+            /* Other members of the answer travel with the problem (edit_conflict: "post"). */
+            json_t *p = cf_problem_new(errors[i].status, errors[i].code, errors[i].detail, NULL);
+            json_object_del(out, "error");
+            json_object_update_missing(p, out);
+            cf_reply_json(req, errors[i].status, p);
         }
         json_decref(out);
         return NULL;

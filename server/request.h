@@ -118,8 +118,10 @@ struct cf_sql_error {
 
 /*
  * For SQL functions that answer {"<key>": value} or {"error": code} (cf_register,
- * cf_invite, cf_set_role): returns value (a new reference), or NULL after replying:
- * the database error, the mapped problem, or 500 for an unknown code.
+ * cf_invite, cf_set_role, the forum's writes): returns value (a new reference), or
+ * NULL after replying: the database error, the mapped problem (carrying the answer's
+ * other members, as edit_conflict's "post"), 429 for {"error": "rate_limited",
+ * "retry_after": s}, or 500 for an unknown code.
  */
 json_t *cf_request_sql_outcome(struct cf_request *req, const struct cf_db_result *r,
                                const char *key, const struct cf_sql_error *errors, size_t n);

@@ -24,6 +24,27 @@ void cf_h_categories_list(struct cf_request *req);
 void cf_h_category_get(struct cf_request *req);
 void cf_h_category_create(struct cf_request *req);
 void cf_h_category_update(struct cf_request *req);
+
+/* h_threads.c */
+void cf_h_threads_list(struct cf_request *req);
+void cf_h_thread_create(struct cf_request *req);
+void cf_h_thread_get(struct cf_request *req);
+void cf_h_thread_update(struct cf_request *req);
+void cf_h_post_create(struct cf_request *req);
+void cf_h_thread_answer(struct cf_request *req);
+void cf_h_thread_answer_delete(struct cf_request *req);
+void cf_h_thread_read(struct cf_request *req);
+void cf_h_thread_subscription(struct cf_request *req);
+void cf_h_post_get(struct cf_request *req);
+void cf_h_post_update(struct cf_request *req);
+void cf_h_post_delete(struct cf_request *req);
+void cf_h_post_revisions(struct cf_request *req);
+void cf_h_reaction_put(struct cf_request *req);
+void cf_h_reaction_delete(struct cf_request *req);
+void cf_h_bookmark_put(struct cf_request *req);
+void cf_h_bookmark_delete(struct cf_request *req);
+void cf_h_bookmarks_list(struct cf_request *req);
+void cf_h_preview(struct cf_request *req);
 void cf_h_network_get(struct cf_request *req);
 
 /* h_sessions.c */

@@ -1,0 +1,989 @@
+-- Roadmap step 3: threads, posts, revisions, reactions, bookmarks, reading state
+-- and subscriptions (SPEC sections 3 and 4, "Threads and posts").
+--
+-- Every write is one SQL function called in one statement, so its checks and its
+-- writes share a transaction; every read builds its JSON here, in one statement.
+-- Lists page with keyset cursors, never OFFSET.
+
+CREATE EXTENSION IF NOT EXISTS unaccent;
+
+-- ---- handles: the @name members are mentioned by ------------------------------
+
+ALTER TABLE users ADD COLUMN handle text;
+ALTER TABLE users ADD COLUMN last_post_at timestamptz;
+ALTER TABLE users ADD COLUMN last_thread_at timestamptz;
+
+-- A handle from a display name: "Dr. Amélie Roy" -> "dr-amelie-roy", made unique
+-- with a number ("dr-amelie-roy-2").
+CREATE FUNCTION cf_handle_for(p_name text, p_user bigint) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    base text;
+    candidate text;
+    n integer := 1;
+BEGIN
+    base := trim(both '-' FROM regexp_replace(lower(unaccent(p_name)), '[^a-z0-9]+', '-', 'g'));
+    base := trim(both '-' FROM left(base, 24));
+    IF length(base) < 2 THEN
+        base := 'member';
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('confer.handle:' || base));
+    candidate := base;
+    WHILE EXISTS (SELECT 1 FROM users WHERE handle = candidate
+                  AND id IS DISTINCT FROM p_user) LOOP
+        n := n + 1;
+        candidate := base || '-' || n;
+    END LOOP;
+    RETURN candidate;
+END $$;
+
+UPDATE users SET handle = cf_handle_for(display_name, id) WHERE handle IS NULL;
+ALTER TABLE users ALTER COLUMN handle SET NOT NULL;
+ALTER TABLE users ADD CONSTRAINT users_handle_format
+    CHECK (handle ~ '^[a-z0-9][a-z0-9_.-]{1,29}$');
+CREATE UNIQUE INDEX users_handle_key ON users (handle);
+
+CREATE FUNCTION cf_users_handle() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.handle IS NULL THEN
+        NEW.handle := cf_handle_for(NEW.display_name, NULL);
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER users_handle BEFORE INSERT ON users
+    FOR EACH ROW EXECUTE FUNCTION cf_users_handle();
+
+CREATE OR REPLACE FUNCTION cf_user_json(u users, with_email boolean) RETURNS json
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    net json;
+BEGIN
+    SELECT json_build_object('id', n.id, 'code', n.code,
+                             'name', json_build_object('en', n.name_en, 'fr', n.name_fr))
+    INTO net FROM networks n WHERE n.id = u.network_id;
+    RETURN json_strip_nulls(json_build_object(
+        'id', u.id,
+        'display_name', u.display_name,
+        'handle', u.handle,
+        'profession', u.profession,
+        'network', net,
+        'site_role', u.site_role,
+        'joined_at', cf_time(u.joined_at),
+        'post_count', u.post_count,
+        'bio', u.bio,
+        'suspended_until', CASE WHEN u.suspended_until > now() THEN cf_time(u.suspended_until) END,
+        'email', CASE WHEN with_email THEN u.email END));
+END $$;
+
+-- ---- threads and posts -----------------------------------------------------------
+
+CREATE TABLE threads (
+    id                      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    space_type              text NOT NULL DEFAULT 'category'
+                            CHECK (space_type IN ('category', 'group', 'conversation')),
+    category_id             bigint REFERENCES categories (id),
+    group_id                bigint,  -- groups arrive with roadmap step 4
+    title                   text NOT NULL CHECK (length(title) BETWEEN 3 AND 200),
+    kind                    text NOT NULL DEFAULT 'discussion'
+                            CHECK (kind IN ('discussion', 'case', 'question')),
+    status                  text NOT NULL DEFAULT 'open'
+                            CHECK (status IN ('open', 'resolved', 'closed')),
+    tags                    text[] NOT NULL DEFAULT '{}'
+                            CHECK (cardinality(tags) <= 5),
+    pinned                  boolean NOT NULL DEFAULT false,
+    locked                  boolean NOT NULL DEFAULT false,
+    author_id               bigint NOT NULL REFERENCES users (id),
+    created_at              timestamptz NOT NULL DEFAULT now(),
+    last_post_at            timestamptz NOT NULL DEFAULT now(),
+    post_count              integer NOT NULL DEFAULT 0,   -- visible posts
+    highest_post_number     integer NOT NULL DEFAULT 0,   -- every post ever written
+    accepted_post_id        bigint,
+    awaiting_response_since timestamptz,
+    deleted_at              timestamptz,
+    CHECK ((space_type = 'category') = (category_id IS NOT NULL))
+);
+-- Category lists: pinned first, then by the sort; deleted threads are left out.
+CREATE INDEX threads_category_latest ON threads
+    (category_id, pinned DESC, last_post_at DESC, id DESC) WHERE deleted_at IS NULL;
+CREATE INDEX threads_category_created ON threads
+    (category_id, pinned DESC, created_at DESC, id DESC) WHERE deleted_at IS NULL;
+CREATE INDEX threads_category_top ON threads
+    (category_id, pinned DESC, post_count DESC, id DESC) WHERE deleted_at IS NULL;
+-- Across categories.
+CREATE INDEX threads_latest ON threads (space_type, last_post_at DESC, id DESC)
+    WHERE deleted_at IS NULL;
+CREATE INDEX threads_created ON threads (space_type, created_at DESC, id DESC)
+    WHERE deleted_at IS NULL;
+CREATE INDEX threads_author ON threads (author_id, last_post_at DESC, id DESC);
+CREATE INDEX threads_tags ON threads USING gin (tags);
+
+CREATE TABLE posts (
+    id                   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    thread_id            bigint NOT NULL REFERENCES threads (id),
+    number               integer NOT NULL,            -- 1, 2, ... within the thread
+    author_id            bigint NOT NULL REFERENCES users (id),
+    reply_to             bigint REFERENCES posts (id),
+    path                 bigint[] NOT NULL,            -- ids from the top of its reply chain
+    body                 text NOT NULL CHECK (length(body) BETWEEN 1 AND 50000),
+    body_html            text NOT NULL,
+    version              integer NOT NULL DEFAULT 1,
+    state                text NOT NULL DEFAULT 'visible'
+                         CHECK (state IN ('visible', 'hidden', 'deleted')),
+    privacy_acknowledged boolean NOT NULL DEFAULT false,
+    helpful_count        integer NOT NULL DEFAULT 0,
+    thanks_count         integer NOT NULL DEFAULT 0,
+    created_at           timestamptz NOT NULL DEFAULT now(),
+    edited_at            timestamptz,
+    deleted_at           timestamptz,
+    deleted_by           bigint REFERENCES users (id),
+    UNIQUE (thread_id, number)
+);
+CREATE INDEX posts_tree ON posts (thread_id, path);
+CREATE INDEX posts_author ON posts (author_id, id DESC);
+
+ALTER TABLE threads ADD CONSTRAINT threads_accepted_post_fk
+    FOREIGN KEY (accepted_post_id) REFERENCES posts (id);
+
+-- Every version of every post, the first included; a redaction (moderation,
+-- step 5) replaces a version's text for good.
+CREATE TABLE post_revisions (
+    post_id     bigint NOT NULL REFERENCES posts (id),
+    version     integer NOT NULL,
+    body        text NOT NULL,
+    body_html   text NOT NULL,
+    title       text,               -- the thread's title with this version of its first post
+    editor_id   bigint NOT NULL REFERENCES users (id),
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (post_id, version)
+);
+
+CREATE TABLE post_mentions (
+    post_id bigint NOT NULL REFERENCES posts (id),
+    user_id bigint NOT NULL REFERENCES users (id),
+    PRIMARY KEY (post_id, user_id)
+);
+
+CREATE TABLE reactions (
+    post_id    bigint NOT NULL REFERENCES posts (id),
+    user_id    bigint NOT NULL REFERENCES users (id),
+    kind       text NOT NULL CHECK (kind IN ('helpful', 'thanks')),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (post_id, user_id, kind)
+);
+
+CREATE TABLE bookmarks (
+    user_id    bigint NOT NULL REFERENCES users (id),
+    post_id    bigint NOT NULL REFERENCES posts (id),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (user_id, post_id)
+);
+CREATE INDEX bookmarks_recent ON bookmarks (user_id, created_at DESC, post_id DESC);
+
+CREATE TABLE read_state (
+    user_id          bigint NOT NULL REFERENCES users (id),
+    thread_id        bigint NOT NULL REFERENCES threads (id),
+    last_read_number integer NOT NULL,
+    updated_at       timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (user_id, thread_id)
+);
+
+CREATE TABLE subscriptions (
+    user_id    bigint NOT NULL REFERENCES users (id),
+    thread_id  bigint NOT NULL REFERENCES threads (id),
+    level      text NOT NULL CHECK (level IN ('watching', 'normal', 'muted')),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (user_id, thread_id)
+);
+
+-- ---- who may do what --------------------------------------------------------------
+
+CREATE FUNCTION cf_is_moderator(p_user bigint) RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM users WHERE id = p_user AND site_role IN ('moderator', 'admin'))
+$$;
+
+-- A thread the member may read: every member reads the national forum; groups and
+-- conversations arrive with step 4. Deleted threads only for moderators.
+CREATE FUNCTION cf_thread_readable(t threads, p_user bigint, p_moderator boolean)
+RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT t.space_type = 'category' AND (t.deleted_at IS NULL OR p_moderator)
+$$;
+
+-- ---- JSON ---------------------------------------------------------------------------
+
+CREATE FUNCTION cf_author_json(p_user bigint) RETURNS json LANGUAGE sql STABLE AS $$
+    SELECT json_build_object('id', u.id, 'display_name', u.display_name, 'handle', u.handle,
+                             'profession', u.profession)
+    FROM users u WHERE u.id = p_user
+$$;
+
+-- A post as SPEC section 4 describes it. A hidden or deleted post keeps its place
+-- with body and body_html null, except for moderators (and for its author while it
+-- is hidden: they may edit it for re-review).
+CREATE FUNCTION cf_post_json(p posts, p_user bigint, p_moderator boolean) RETURNS json
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    shown boolean := p.state = 'visible' OR p_moderator
+                     OR (p.state = 'hidden' AND p.author_id = p_user);
+BEGIN
+    RETURN json_build_object(
+        'id', p.id,
+        'thread_id', p.thread_id,
+        'number', p.number,
+        'author', cf_author_json(p.author_id),
+        'reply_to', p.reply_to,
+        'depth', least(cardinality(p.path) - 1, 8),
+        'body', CASE WHEN shown THEN p.body END,
+        'body_html', CASE WHEN shown THEN p.body_html END,
+        'state', p.state,
+        'created_at', cf_time(p.created_at),
+        'edited_at', cf_time(p.edited_at),
+        'version', p.version,
+        'reactions', json_build_object('helpful', p.helpful_count, 'thanks', p.thanks_count),
+        'my_reactions', coalesce((SELECT json_agg(r.kind ORDER BY r.kind) FROM reactions r
+                                  WHERE r.post_id = p.id AND r.user_id = p_user), '[]'::json),
+        'bookmarked', EXISTS (SELECT 1 FROM bookmarks b
+                              WHERE b.user_id = p_user AND b.post_id = p.id),
+        'privacy_acknowledged', p.privacy_acknowledged);
+END $$;
+
+-- A thread as SPEC section 4 describes it, for p_user.
+CREATE FUNCTION cf_thread_json(t threads, p_user bigint) RETURNS json
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    last_read integer;
+    level text;
+BEGIN
+    SELECT rs.last_read_number INTO last_read FROM read_state rs
+    WHERE rs.user_id = p_user AND rs.thread_id = t.id;
+    SELECT s.level INTO level FROM subscriptions s
+    WHERE s.user_id = p_user AND s.thread_id = t.id;
+    RETURN json_build_object(
+        'id', t.id,
+        'space', json_build_object('type', t.space_type,
+                                   'id', coalesce(t.category_id, t.group_id)),
+        'title', t.title,
+        'kind', t.kind,
+        'status', t.status,
+        'tags', to_json(t.tags),
+        'pinned', t.pinned,
+        'locked', t.locked,
+        'author', cf_author_json(t.author_id),
+        'created_at', cf_time(t.created_at),
+        'last_post_at', cf_time(t.last_post_at),
+        'post_count', t.post_count,
+        'unread_count', greatest(t.highest_post_number - coalesce(last_read, 0), 0),
+        'last_read_number', coalesce(last_read, 0),
+        'accepted_post_id', t.accepted_post_id,
+        'awaiting_response_since', cf_time(t.awaiting_response_since),
+        'subscription', coalesce(level, 'normal'),
+        'deleted', t.deleted_at IS NOT NULL);
+END $$;
+
+-- ---- cursors ------------------------------------------------------------------------
+-- Opaque to clients: base64url of "a.b.c" (integers), checked on the way back in.
+
+CREATE FUNCTION cf_epoch_us(t timestamptz) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
+    SELECT (extract(epoch FROM t) * 1000000)::bigint
+$$;
+
+CREATE FUNCTION cf_from_epoch_us(us bigint) RETURNS timestamptz LANGUAGE sql IMMUTABLE AS $$
+    SELECT 'epoch'::timestamptz + (us / 1000000) * interval '1 second'
+           + (us % 1000000) * interval '1 microsecond'
+$$;
+
+-- NULL for a cursor that is not one of ours; p_parts 0 takes 1 to 64 parts (a tree path).
+CREATE FUNCTION cf_cursor_parts(p_cursor text, p_parts integer) RETURNS bigint[]
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    padded text;
+    parts text[];
+BEGIN
+    IF p_cursor IS NULL OR length(p_cursor) > 1400 OR p_cursor !~ '^[A-Za-z0-9_-]+$' THEN
+        RETURN NULL;
+    END IF;
+    padded := translate(p_cursor, '-_', '+/');
+    padded := padded || repeat('=', (4 - length(padded) % 4) % 4);
+    parts := string_to_array(convert_from(decode(padded, 'base64'), 'UTF8'), '.');
+    IF (p_parts > 0 AND cardinality(parts) <> p_parts)
+       OR cardinality(parts) NOT BETWEEN 1 AND 64
+       OR EXISTS (SELECT 1 FROM unnest(parts) x WHERE x !~ '^-?[0-9]{1,18}$') THEN
+        RETURN NULL;
+    END IF;
+    RETURN parts::bigint[];
+EXCEPTION WHEN others THEN
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION cf_cursor_of(parts bigint[]) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT rtrim(translate(encode(convert_to(array_to_string(parts, '.'), 'UTF8'), 'base64'),
+                           '+/' || chr(10), '-_'), '=')
+$$;
+
+-- ---- writing --------------------------------------------------------------------------
+
+-- Counts a post by p_user, unless their previous post (p_thread: thread) is younger
+-- than p_seconds: then the seconds left, and nothing changes. The users row lock
+-- also orders one member's concurrent posts.
+CREATE FUNCTION cf_member_posts(p_user bigint, p_seconds integer, p_thread boolean)
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    last timestamptz;
+BEGIN
+    SELECT CASE WHEN p_thread THEN last_thread_at ELSE last_post_at END INTO last
+    FROM users WHERE id = p_user FOR UPDATE;
+    IF p_seconds > 0 AND last IS NOT NULL
+       AND last > clock_timestamp() - make_interval(secs => p_seconds) THEN
+        RETURN greatest(1, ceil(extract(epoch FROM last + make_interval(secs => p_seconds)
+                                                    - clock_timestamp())))::integer;
+    END IF;
+    UPDATE users SET post_count = post_count + 1, last_post_at = clock_timestamp(),
+                     last_thread_at = CASE WHEN p_thread THEN clock_timestamp()
+                                           ELSE last_thread_at END
+    WHERE id = p_user;
+    RETURN 0;
+END $$;
+
+-- Inserts post number p_number of thread p_thread (with its first revision and its
+-- mentions) and returns it.
+CREATE FUNCTION cf_post_insert(p_thread bigint, p_number integer, p_user bigint,
+                               p_parent posts, p_body text, p_html text, p_mentions bigint[],
+                               p_ack boolean, p_title text) RETURNS posts
+LANGUAGE plpgsql AS $$
+DECLARE
+    p posts;
+    new_id bigint := nextval(pg_get_serial_sequence('posts', 'id'));
+BEGIN
+    INSERT INTO posts (id, thread_id, number, author_id, reply_to, path, body, body_html,
+                       privacy_acknowledged)
+    OVERRIDING SYSTEM VALUE
+    VALUES (new_id, p_thread, p_number, p_user, p_parent.id,
+            CASE WHEN p_parent.id IS NULL THEN ARRAY[new_id]
+                 ELSE p_parent.path || new_id END,
+            p_body, p_html, p_ack)
+    RETURNING * INTO p;
+    INSERT INTO post_revisions (post_id, version, body, body_html, title, editor_id)
+    VALUES (p.id, 1, p_body, p_html, p_title, p_user);
+    INSERT INTO post_mentions (post_id, user_id)
+    SELECT p.id, m FROM unnest(coalesce(p_mentions, '{}')) m
+    WHERE m <> p_user AND EXISTS (SELECT 1 FROM users WHERE id = m)
+    ON CONFLICT DO NOTHING;
+    INSERT INTO read_state AS rs (user_id, thread_id, last_read_number)
+    VALUES (p_user, p_thread, p_number)
+    ON CONFLICT (user_id, thread_id) DO UPDATE
+        SET last_read_number = greatest(rs.last_read_number, EXCLUDED.last_read_number),
+            updated_at = now();
+    RETURN p;
+END $$;
+
+-- A category's latest activity, at most once a second: posts in a busy category
+-- do not queue on its row.
+CREATE FUNCTION cf_category_touch(p_category bigint) RETURNS void LANGUAGE sql AS $$
+    UPDATE categories SET last_post_at = clock_timestamp()
+    WHERE id = p_category
+      AND (last_post_at IS NULL OR last_post_at < clock_timestamp() - interval '1 second')
+$$;
+
+-- POST /threads. {"thread", "post"} or {"error": category_unknown | rate_limited
+-- (with retry_after)}.
+CREATE FUNCTION cf_thread_create(p_user bigint, p_category bigint, p_title text, p_kind text,
+                                 p_tags text[], p_body text, p_html text, p_mentions bigint[],
+                                 p_ack boolean, p_interval integer) RETURNS json
+LANGUAGE plpgsql AS $$
+DECLARE
+    t threads;
+    p posts;
+    wait integer;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM categories WHERE id = p_category) THEN
+        RETURN json_build_object('error', 'category_unknown');
+    END IF;
+    wait := cf_member_posts(p_user, p_interval, true);
+    IF wait > 0 THEN
+        RETURN json_build_object('error', 'rate_limited', 'retry_after', wait);
+    END IF;
+    INSERT INTO threads (space_type, category_id, title, kind, tags, author_id, post_count,
+                         highest_post_number)
+    VALUES ('category', p_category, p_title, p_kind, coalesce(p_tags, '{}'), p_user, 1, 1)
+    RETURNING * INTO t;
+    p := cf_post_insert(t.id, 1, p_user, NULL, p_body, p_html, p_mentions, p_ack, p_title);
+    INSERT INTO subscriptions (user_id, thread_id, level) VALUES (p_user, t.id, 'watching');
+    UPDATE categories SET thread_count = thread_count + 1, last_post_at = clock_timestamp()
+    WHERE id = p_category;
+    RETURN json_build_object('thread', cf_thread_json(t, p_user),
+                             'post', cf_post_json(p, p_user, false));
+END $$;
+
+-- POST /threads/{id}/posts. {"post"} or {"error": not_found | thread_locked |
+-- thread_closed | reply_to_invalid | rate_limited}.
+CREATE FUNCTION cf_post_create(p_user bigint, p_thread bigint, p_reply_to bigint, p_body text,
+                               p_html text, p_mentions bigint[], p_ack boolean,
+                               p_interval integer) RETURNS json
+LANGUAGE plpgsql AS $$
+DECLARE
+    moderator boolean := cf_is_moderator(p_user);
+    t threads;
+    parent posts;
+    p posts;
+    wait integer;
+BEGIN
+    SELECT * INTO t FROM threads WHERE id = p_thread FOR UPDATE;
+    IF NOT FOUND OR NOT cf_thread_readable(t, p_user, moderator) OR t.deleted_at IS NOT NULL THEN
+        RETURN json_build_object('error', 'not_found');
+    ELSIF t.locked AND NOT moderator THEN
+        RETURN json_build_object('error', 'thread_locked');
+    ELSIF t.status = 'closed' AND NOT moderator THEN
+        RETURN json_build_object('error', 'thread_closed');
+    END IF;
+    IF p_reply_to IS NOT NULL THEN
+        SELECT * INTO parent FROM posts WHERE id = p_reply_to AND thread_id = p_thread;
+        IF NOT FOUND THEN
+            RETURN json_build_object('error', 'reply_to_invalid');
+        END IF;
+    END IF;
+    wait := cf_member_posts(p_user, p_interval, false);
+    IF wait > 0 THEN
+        RETURN json_build_object('error', 'rate_limited', 'retry_after', wait);
+    END IF;
+    p := cf_post_insert(t.id, t.highest_post_number + 1, p_user, parent, p_body, p_html,
+                        p_mentions, p_ack, NULL);
+    UPDATE threads SET highest_post_number = p.number, post_count = post_count + 1,
+                       last_post_at = p.created_at
+    WHERE id = t.id;
+    PERFORM cf_category_touch(t.category_id);
+    RETURN json_build_object('post', cf_post_json(p, p_user, moderator));
+END $$;
+
+-- PATCH /posts/{id}: the author edits, naming the version they edited.
+-- {"post"} or {"error": not_found | forbidden | thread_locked | edit_conflict (with
+-- the current "post")}.
+CREATE FUNCTION cf_post_edit(p_user bigint, p_post bigint, p_version integer, p_body text,
+                             p_html text, p_mentions bigint[], p_ack boolean) RETURNS json
+LANGUAGE plpgsql AS $$
+DECLARE
+    moderator boolean := cf_is_moderator(p_user);
+    t threads;
+    p posts;
+BEGIN
+    SELECT * INTO p FROM posts WHERE id = p_post FOR UPDATE;
+    IF FOUND THEN
+        SELECT * INTO t FROM threads WHERE id = p.thread_id;
+    END IF;
+    IF p.id IS NULL OR NOT cf_thread_readable(t, p_user, moderator)
+       OR (p.state = 'deleted' AND NOT moderator) THEN
+        RETURN json_build_object('error', 'not_found');
+    ELSIF p.author_id <> p_user THEN
+        RETURN json_build_object('error', 'forbidden');
+    ELSIF p.state = 'deleted' THEN
+        RETURN json_build_object('error', 'post_deleted');
+    ELSIF t.locked AND NOT moderator THEN
+        RETURN json_build_object('error', 'thread_locked');
+    ELSIF p.version <> p_version THEN
+        RETURN json_build_object('error', 'edit_conflict',
+                                 'post', cf_post_json(p, p_user, moderator));
+    END IF;
+    UPDATE posts SET body = p_body, body_html = p_html, version = version + 1,
+                     edited_at = clock_timestamp(), privacy_acknowledged = p_ack
+    WHERE id = p_post RETURNING * INTO p;
+    INSERT INTO post_revisions (post_id, version, body, body_html, title, editor_id)
+    VALUES (p.id, p.version, p_body, p_html,
+            CASE WHEN p.number = 1 THEN t.title END, p_user);
+    INSERT INTO post_mentions (post_id, user_id)
+    SELECT p.id, m FROM unnest(coalesce(p_mentions, '{}')) m
+    WHERE m <> p_user AND EXISTS (SELECT 1 FROM users WHERE id = m)
+    ON CONFLICT DO NOTHING;
+    RETURN json_build_object('post', cf_post_json(p, p_user, moderator));
+END $$;
+
+-- DELETE /posts/{id}: the author, or a moderator (logged). The content is kept for
+-- moderators; deleting a thread's first post deletes the thread.
+-- {"deleted": true} or {"error": not_found | forbidden}.
+CREATE FUNCTION cf_post_delete(p_user bigint, p_post bigint, p_reason text) RETURNS json
+LANGUAGE plpgsql AS $$
+DECLARE
+    moderator boolean := cf_is_moderator(p_user);
+    t threads;
+    p posts;
+BEGIN
+    SELECT * INTO p FROM posts WHERE id = p_post FOR UPDATE;
+    IF FOUND THEN
+        SELECT * INTO t FROM threads WHERE id = p.thread_id FOR UPDATE;
+    END IF;
+    IF p.id IS NULL OR NOT cf_thread_readable(t, p_user, moderator) OR p.state = 'deleted' THEN
+        RETURN json_build_object('error', 'not_found');
+    ELSIF p.author_id <> p_user AND NOT moderator THEN
+        RETURN json_build_object('error', 'forbidden');
+    END IF;
+    UPDATE posts SET state = 'deleted', deleted_at = clock_timestamp(), deleted_by = p_user
+    WHERE id = p_post;
+    UPDATE users SET post_count = greatest(post_count - 1, 0) WHERE id = p.author_id;
+    IF p.state = 'visible' THEN
+        UPDATE threads SET post_count = greatest(post_count - 1, 0) WHERE id = t.id;
+    END IF;
+    IF p.number = 1 AND t.deleted_at IS NULL THEN
+        UPDATE threads SET deleted_at = clock_timestamp() WHERE id = t.id;
+        UPDATE categories SET thread_count = greatest(thread_count - 1, 0)
+        WHERE id = t.category_id;
+    END IF;
+    IF p.author_id <> p_user THEN
+        INSERT INTO moderation_log (actor_id, action, target_type, target_id, reason, before,
+                                    after)
+        VALUES (p_user, CASE WHEN p.number = 1 THEN 'thread.delete' ELSE 'post.delete' END,
+                'post', p.id, coalesce(p_reason, ''), jsonb_build_object('state', p.state),
+                jsonb_build_object('state', 'deleted'));
+    END IF;
+    RETURN json_build_object('deleted', true);
+END $$;
+
+-- PATCH /threads/{id}. The author (or a moderator) changes title, tags, kind and
+-- status; moderators also pinned, locked and category_id (a move). A moderator's
+-- change is logged with before and after.
+-- {"thread"} or {"error": not_found | forbidden | category_unknown}.
+CREATE FUNCTION cf_thread_update(p_user bigint, p_thread bigint, p_fields jsonb, p_reason text)
+RETURNS json LANGUAGE plpgsql AS $$
+DECLARE
+    moderator boolean := cf_is_moderator(p_user);
+    t threads;
+    before jsonb;
+    after jsonb;
+BEGIN
+    SELECT * INTO t FROM threads WHERE id = p_thread FOR UPDATE;
+    IF NOT FOUND OR NOT cf_thread_readable(t, p_user, moderator) THEN
+        RETURN json_build_object('error', 'not_found');
+    ELSIF t.author_id <> p_user AND NOT moderator THEN
+        RETURN json_build_object('error', 'forbidden');
+    ELSIF NOT moderator AND (p_fields ?| ARRAY['pinned', 'locked', 'category_id']) THEN
+        RETURN json_build_object('error', 'forbidden');
+    ELSIF p_fields ? 'category_id' AND NOT EXISTS (
+        SELECT 1 FROM categories WHERE id = (p_fields->>'category_id')::bigint) THEN
+        RETURN json_build_object('error', 'category_unknown');
+    END IF;
+    before := jsonb_build_object('title', t.title, 'tags', to_jsonb(t.tags), 'kind', t.kind,
+                                 'status', t.status, 'pinned', t.pinned, 'locked', t.locked,
+                                 'category_id', t.category_id);
+    UPDATE threads SET
+        title = coalesce(p_fields->>'title', title),
+        tags = CASE WHEN p_fields ? 'tags'
+                    THEN ARRAY(SELECT jsonb_array_elements_text(p_fields->'tags'))
+                    ELSE tags END,
+        kind = coalesce(p_fields->>'kind', kind),
+        status = coalesce(p_fields->>'status', status),
+        pinned = coalesce((p_fields->>'pinned')::boolean, pinned),
+        locked = coalesce((p_fields->>'locked')::boolean, locked),
+        category_id = coalesce((p_fields->>'category_id')::bigint, category_id)
+    WHERE id = p_thread RETURNING * INTO t;
+    after := jsonb_build_object('title', t.title, 'tags', to_jsonb(t.tags), 'kind', t.kind,
+                                'status', t.status, 'pinned', t.pinned, 'locked', t.locked,
+                                'category_id', t.category_id);
+    IF t.category_id IS DISTINCT FROM (before->>'category_id')::bigint AND t.deleted_at IS NULL
+    THEN
+        UPDATE categories SET thread_count = greatest(thread_count - 1, 0)
+        WHERE id = (before->>'category_id')::bigint;
+        UPDATE categories SET thread_count = thread_count + 1,
+                              last_post_at = greatest(last_post_at, t.last_post_at)
+        WHERE id = t.category_id;
+    END IF;
+    IF moderator AND before <> after THEN
+        INSERT INTO moderation_log (actor_id, action, target_type, target_id, reason, before,
+                                    after)
+        SELECT p_user, 'thread.update', 'thread', t.id, coalesce(p_reason, ''),
+               jsonb_object_agg(b.key, b.value), jsonb_object_agg(b.key, after->b.key)
+        FROM jsonb_each(before) b WHERE b.value <> after->b.key;
+    END IF;
+    RETURN json_build_object('thread', cf_thread_json(t, p_user));
+END $$;
+
+-- POST /threads/{id}/answer (p_post NULL: DELETE, withdraws the answer). Question
+-- threads; the author or a moderator (mentors join with groups, step 4).
+-- {"thread"} or {"error": not_found | forbidden | not_a_question | post_invalid}.
+CREATE FUNCTION cf_thread_answer(p_user bigint, p_thread bigint, p_post bigint) RETURNS json
+LANGUAGE plpgsql AS $$
+DECLARE
+    moderator boolean := cf_is_moderator(p_user);
+    t threads;
+BEGIN
+    SELECT * INTO t FROM threads WHERE id = p_thread FOR UPDATE;
+    IF NOT FOUND OR NOT cf_thread_readable(t, p_user, moderator) OR t.deleted_at IS NOT NULL THEN
+        RETURN json_build_object('error', 'not_found');
+    ELSIF t.author_id <> p_user AND NOT moderator THEN
+        RETURN json_build_object('error', 'forbidden');
+    ELSIF t.kind <> 'question' THEN
+        RETURN json_build_object('error', 'not_a_question');
+    ELSIF p_post IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM posts WHERE id = p_post AND thread_id = t.id AND number > 1
+                              AND state = 'visible') THEN
+        RETURN json_build_object('error', 'post_invalid');
+    END IF;
+    UPDATE threads SET accepted_post_id = p_post,
+                       status = CASE WHEN p_post IS NULL THEN 'open' ELSE 'resolved' END
+    WHERE id = t.id RETURNING * INTO t;
+    RETURN json_build_object('thread', cf_thread_json(t, p_user));
+END $$;
+
+-- PUT (p_on) or DELETE /posts/{id}/reactions/{kind}. Not on one's own post.
+-- {"post"} or {"error": not_found | own_post}.
+CREATE FUNCTION cf_reaction_set(p_user bigint, p_post bigint, p_kind text, p_on boolean)
+RETURNS json LANGUAGE plpgsql AS $$
+DECLARE
+    moderator boolean := cf_is_moderator(p_user);
+    t threads;
+    p posts;
+    changed integer;
+BEGIN
+    SELECT * INTO p FROM posts WHERE id = p_post;
+    IF FOUND THEN
+        SELECT * INTO t FROM threads WHERE id = p.thread_id;
+    END IF;
+    IF p.id IS NULL OR NOT cf_thread_readable(t, p_user, moderator) OR p.state <> 'visible' THEN
+        RETURN json_build_object('error', 'not_found');
+    ELSIF p.author_id = p_user THEN
+        RETURN json_build_object('error', 'own_post');
+    END IF;
+    IF p_on THEN
+        INSERT INTO reactions (post_id, user_id, kind) VALUES (p_post, p_user, p_kind)
+        ON CONFLICT DO NOTHING;
+    ELSE
+        DELETE FROM reactions WHERE post_id = p_post AND user_id = p_user AND kind = p_kind;
+    END IF;
+    GET DIAGNOSTICS changed = ROW_COUNT;
+    IF changed > 0 THEN
+        UPDATE posts SET
+            helpful_count = helpful_count + CASE WHEN p_kind = 'helpful'
+                                                 THEN CASE WHEN p_on THEN 1 ELSE -1 END ELSE 0 END,
+            thanks_count = thanks_count + CASE WHEN p_kind = 'thanks'
+                                               THEN CASE WHEN p_on THEN 1 ELSE -1 END ELSE 0 END
+        WHERE id = p_post RETURNING * INTO p;
+    END IF;
+    RETURN json_build_object('post', cf_post_json(p, p_user, moderator));
+END $$;
+
+-- PUT (p_on) or DELETE /posts/{id}/bookmark. {"post"} or {"error": "not_found"}.
+CREATE FUNCTION cf_bookmark_set(p_user bigint, p_post bigint, p_on boolean) RETURNS json
+LANGUAGE plpgsql AS $$
+DECLARE
+    moderator boolean := cf_is_moderator(p_user);
+    t threads;
+    p posts;
+BEGIN
+    SELECT * INTO p FROM posts WHERE id = p_post;
+    IF FOUND THEN
+        SELECT * INTO t FROM threads WHERE id = p.thread_id;
+    END IF;
+    IF p.id IS NULL OR NOT cf_thread_readable(t, p_user, moderator) THEN
+        RETURN json_build_object('error', 'not_found');
+    END IF;
+    IF p_on THEN
+        INSERT INTO bookmarks (user_id, post_id) VALUES (p_user, p_post) ON CONFLICT DO NOTHING;
+    ELSE
+        DELETE FROM bookmarks WHERE user_id = p_user AND post_id = p_post;
+    END IF;
+    RETURN json_build_object('post', cf_post_json(p, p_user, moderator));
+END $$;
+
+-- POST /threads/{id}/read: read up to post p_post (never moves back).
+-- {"thread"} or {"error": not_found | post_invalid}.
+CREATE FUNCTION cf_thread_read(p_user bigint, p_thread bigint, p_post bigint) RETURNS json
+LANGUAGE plpgsql AS $$
+DECLARE
+    t threads;
+    n integer;
+BEGIN
+    SELECT * INTO t FROM threads WHERE id = p_thread;
+    IF NOT FOUND OR NOT cf_thread_readable(t, p_user, cf_is_moderator(p_user)) THEN
+        RETURN json_build_object('error', 'not_found');
+    END IF;
+    SELECT number INTO n FROM posts WHERE id = p_post AND thread_id = p_thread;
+    IF NOT FOUND THEN
+        RETURN json_build_object('error', 'post_invalid');
+    END IF;
+    INSERT INTO read_state AS rs (user_id, thread_id, last_read_number)
+    VALUES (p_user, p_thread, n)
+    ON CONFLICT (user_id, thread_id) DO UPDATE
+        SET last_read_number = greatest(rs.last_read_number, EXCLUDED.last_read_number),
+            updated_at = now();
+    RETURN json_build_object('thread', cf_thread_json(t, p_user));
+END $$;
+
+-- PUT /threads/{id}/subscription. {"thread"} or {"error": "not_found"}.
+CREATE FUNCTION cf_thread_subscribe(p_user bigint, p_thread bigint, p_level text) RETURNS json
+LANGUAGE plpgsql AS $$
+DECLARE
+    t threads;
+BEGIN
+    SELECT * INTO t FROM threads WHERE id = p_thread;
+    IF NOT FOUND OR NOT cf_thread_readable(t, p_user, cf_is_moderator(p_user)) THEN
+        RETURN json_build_object('error', 'not_found');
+    END IF;
+    INSERT INTO subscriptions AS s (user_id, thread_id, level) VALUES (p_user, p_thread, p_level)
+    ON CONFLICT (user_id, thread_id) DO UPDATE SET level = EXCLUDED.level, updated_at = now();
+    RETURN json_build_object('thread', cf_thread_json(t, p_user));
+END $$;
+
+-- ---- reading --------------------------------------------------------------------------
+
+-- GET /threads/{id}: the thread and a page of its posts, in number order
+-- (p_tree false; cursor: the last number) or depth-first (cursor: the last path).
+-- NULL when the member may not read it; {"error": "invalid_cursor"} for a bad cursor.
+CREATE FUNCTION cf_thread_page(p_user bigint, p_thread bigint, p_tree boolean, p_cursor text,
+                               p_limit integer) RETURNS json
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    moderator boolean := cf_is_moderator(p_user);
+    t threads;
+    cur bigint[];
+    items json;
+    last_number integer;
+    last_path bigint[];
+    more boolean;
+BEGIN
+    SELECT * INTO t FROM threads WHERE id = p_thread;
+    IF NOT FOUND OR NOT cf_thread_readable(t, p_user, moderator) THEN
+        RETURN NULL;
+    END IF;
+    IF p_cursor IS NOT NULL THEN
+        cur := cf_cursor_parts(p_cursor, CASE WHEN p_tree THEN 0 ELSE 1 END);
+        IF cur IS NULL THEN
+            RETURN json_build_object('error', 'invalid_cursor');
+        END IF;
+    END IF;
+    IF p_tree THEN
+        SELECT json_agg(cf_post_json(p, p_user, moderator) ORDER BY p.path) INTO items
+        FROM (SELECT * FROM posts WHERE thread_id = t.id AND (cur IS NULL OR path > cur)
+              ORDER BY path LIMIT p_limit) p;
+        SELECT p.path INTO last_path
+        FROM (SELECT path FROM posts WHERE thread_id = t.id AND (cur IS NULL OR path > cur)
+              ORDER BY path LIMIT p_limit) p
+        ORDER BY p.path DESC LIMIT 1;
+        more := last_path IS NOT NULL AND EXISTS (
+            SELECT 1 FROM posts WHERE thread_id = t.id AND path > last_path);
+    ELSE
+        SELECT json_agg(cf_post_json(p, p_user, moderator) ORDER BY p.number), max(p.number)
+        INTO items, last_number
+        FROM (SELECT * FROM posts WHERE thread_id = t.id AND number > coalesce(cur[1], 0)
+              ORDER BY number LIMIT p_limit) p;
+        more := last_number IS NOT NULL AND last_number < t.highest_post_number;
+    END IF;
+    RETURN json_build_object(
+        'thread', cf_thread_json(t, p_user),
+        'posts', coalesce(items, '[]'::json),
+        'next_cursor', CASE WHEN more THEN
+                           cf_cursor_of(CASE WHEN p_tree THEN last_path
+                                             ELSE ARRAY[last_number::bigint] END) END);
+END $$;
+
+-- GET /threads: threads the member may read, newest activity first (or created,
+-- or most posts), pinned first within a category; keyset pages.
+-- {"items", "next_cursor"} or {"error": "invalid_cursor"}.
+CREATE FUNCTION cf_thread_list(p_user bigint, p_category bigint, p_tag text, p_status text,
+                               p_kind text, p_author bigint, p_sort text, p_cursor text,
+                               p_limit integer) RETURNS json
+LANGUAGE plpgsql STABLE SET plan_cache_mode = force_custom_plan AS $$
+DECLARE
+    cur bigint[];
+    c_pinned boolean;
+    c_time timestamptz;
+    rows threads[];
+    last threads;
+    items json;
+BEGIN
+    IF p_cursor IS NOT NULL THEN
+        cur := cf_cursor_parts(p_cursor, 3);
+        IF cur IS NULL THEN
+            RETURN json_build_object('error', 'invalid_cursor');
+        END IF;
+        c_pinned := cur[1] = 1;
+        c_time := cf_from_epoch_us(cur[2]);
+    END IF;
+    IF p_category IS NOT NULL AND p_sort = 'latest' THEN
+        SELECT array_agg(t ORDER BY t.pinned DESC, t.last_post_at DESC, t.id DESC) INTO rows
+        FROM (SELECT * FROM threads t
+              WHERE t.category_id = p_category AND t.deleted_at IS NULL
+                AND (cur IS NULL OR (t.pinned, t.last_post_at, t.id) < (c_pinned, c_time, cur[3]))
+                AND (p_tag IS NULL OR t.tags @> ARRAY[p_tag])
+                AND (p_status IS NULL OR t.status = p_status)
+                AND (p_kind IS NULL OR t.kind = p_kind)
+                AND (p_author IS NULL OR t.author_id = p_author)
+              ORDER BY t.pinned DESC, t.last_post_at DESC, t.id DESC LIMIT p_limit + 1) t;
+    ELSIF p_category IS NOT NULL AND p_sort = 'created' THEN
+        SELECT array_agg(t ORDER BY t.pinned DESC, t.created_at DESC, t.id DESC) INTO rows
+        FROM (SELECT * FROM threads t
+              WHERE t.category_id = p_category AND t.deleted_at IS NULL
+                AND (cur IS NULL OR (t.pinned, t.created_at, t.id) < (c_pinned, c_time, cur[3]))
+                AND (p_tag IS NULL OR t.tags @> ARRAY[p_tag])
+                AND (p_status IS NULL OR t.status = p_status)
+                AND (p_kind IS NULL OR t.kind = p_kind)
+                AND (p_author IS NULL OR t.author_id = p_author)
+              ORDER BY t.pinned DESC, t.created_at DESC, t.id DESC LIMIT p_limit + 1) t;
+    ELSIF p_category IS NOT NULL THEN
+        SELECT array_agg(t ORDER BY t.pinned DESC, t.post_count DESC, t.id DESC) INTO rows
+        FROM (SELECT * FROM threads t
+              WHERE t.category_id = p_category AND t.deleted_at IS NULL
+                AND (cur IS NULL OR (t.pinned, t.post_count, t.id) < (c_pinned, cur[2], cur[3]))
+                AND (p_tag IS NULL OR t.tags @> ARRAY[p_tag])
+                AND (p_status IS NULL OR t.status = p_status)
+                AND (p_kind IS NULL OR t.kind = p_kind)
+                AND (p_author IS NULL OR t.author_id = p_author)
+              ORDER BY t.pinned DESC, t.post_count DESC, t.id DESC LIMIT p_limit + 1) t;
+    ELSIF p_sort = 'latest' THEN
+        SELECT array_agg(t ORDER BY t.last_post_at DESC, t.id DESC) INTO rows
+        FROM (SELECT * FROM threads t
+              WHERE t.space_type = 'category' AND t.deleted_at IS NULL
+                AND (cur IS NULL OR (t.last_post_at, t.id) < (c_time, cur[3]))
+                AND (p_tag IS NULL OR t.tags @> ARRAY[p_tag])
+                AND (p_status IS NULL OR t.status = p_status)
+                AND (p_kind IS NULL OR t.kind = p_kind)
+                AND (p_author IS NULL OR t.author_id = p_author)
+              ORDER BY t.last_post_at DESC, t.id DESC LIMIT p_limit + 1) t;
+    ELSIF p_sort = 'created' THEN
+        SELECT array_agg(t ORDER BY t.created_at DESC, t.id DESC) INTO rows
+        FROM (SELECT * FROM threads t
+              WHERE t.space_type = 'category' AND t.deleted_at IS NULL
+                AND (cur IS NULL OR (t.created_at, t.id) < (c_time, cur[3]))
+                AND (p_tag IS NULL OR t.tags @> ARRAY[p_tag])
+                AND (p_status IS NULL OR t.status = p_status)
+                AND (p_kind IS NULL OR t.kind = p_kind)
+                AND (p_author IS NULL OR t.author_id = p_author)
+              ORDER BY t.created_at DESC, t.id DESC LIMIT p_limit + 1) t;
+    ELSE
+        SELECT array_agg(t ORDER BY t.post_count DESC, t.id DESC) INTO rows
+        FROM (SELECT * FROM threads t
+              WHERE t.space_type = 'category' AND t.deleted_at IS NULL
+                AND (cur IS NULL OR (t.post_count, t.id) < (cur[2], cur[3]))
+                AND (p_tag IS NULL OR t.tags @> ARRAY[p_tag])
+                AND (p_status IS NULL OR t.status = p_status)
+                AND (p_kind IS NULL OR t.kind = p_kind)
+                AND (p_author IS NULL OR t.author_id = p_author)
+              ORDER BY t.post_count DESC, t.id DESC LIMIT p_limit + 1) t;
+    END IF;
+    SELECT json_agg(cf_thread_json(rows[i], p_user) ORDER BY i) INTO items
+    FROM generate_subscripts(rows, 1) i WHERE i <= p_limit;
+    IF cardinality(rows) > p_limit THEN
+        last := rows[p_limit];
+    END IF;
+    RETURN json_build_object(
+        'items', coalesce(items, '[]'::json),
+        'next_cursor', CASE WHEN last.id IS NOT NULL THEN cf_cursor_of(ARRAY[
+            CASE WHEN p_category IS NOT NULL AND last.pinned THEN 1 ELSE 0 END,
+            CASE p_sort WHEN 'latest' THEN cf_epoch_us(last.last_post_at)
+                        WHEN 'created' THEN cf_epoch_us(last.created_at)
+                        ELSE last.post_count END,
+            last.id]) END);
+END $$;
+
+-- GET /posts/{id}: NULL when the member may not read it.
+CREATE FUNCTION cf_post_get(p_user bigint, p_post bigint) RETURNS json
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    moderator boolean := cf_is_moderator(p_user);
+    p posts;
+    t threads;
+BEGIN
+    SELECT * INTO p FROM posts WHERE id = p_post;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    SELECT * INTO t FROM threads WHERE id = p.thread_id;
+    IF NOT cf_thread_readable(t, p_user, moderator) THEN
+        RETURN NULL;
+    END IF;
+    RETURN cf_post_json(p, p_user, moderator);
+END $$;
+
+-- GET /posts/{id}/revisions: the author and moderators; NULL otherwise (404).
+CREATE FUNCTION cf_post_revisions(p_user bigint, p_post bigint) RETURNS json
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    moderator boolean := cf_is_moderator(p_user);
+    p posts;
+    t threads;
+BEGIN
+    SELECT * INTO p FROM posts WHERE id = p_post;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    SELECT * INTO t FROM threads WHERE id = p.thread_id;
+    IF NOT cf_thread_readable(t, p_user, moderator)
+       OR NOT (p.author_id = p_user OR moderator) THEN
+        RETURN NULL;
+    END IF;
+    RETURN json_build_object('items', coalesce((
+        SELECT json_agg(json_build_object(
+                   'version', r.version, 'body', r.body, 'body_html', r.body_html,
+                   'title', r.title, 'editor', cf_author_json(r.editor_id),
+                   'created_at', cf_time(r.created_at)) ORDER BY r.version)
+        FROM post_revisions r WHERE r.post_id = p.id), '[]'::json), 'next_cursor', NULL);
+END $$;
+
+-- GET /me/bookmarks: newest first; keyset on (created_at, post_id).
+CREATE FUNCTION cf_bookmark_list(p_user bigint, p_cursor text, p_limit integer) RETURNS json
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    moderator boolean := cf_is_moderator(p_user);
+    cur bigint[];
+    items json;
+    last_at timestamptz;
+    last_post bigint;
+    n integer;
+BEGIN
+    IF p_cursor IS NOT NULL THEN
+        cur := cf_cursor_parts(p_cursor, 2);
+        IF cur IS NULL THEN
+            RETURN json_build_object('error', 'invalid_cursor');
+        END IF;
+    END IF;
+    SELECT json_agg(json_build_object(
+               'post', cf_post_json(p, p_user, moderator),
+               'thread', json_build_object('id', t.id, 'title', t.title),
+               'bookmarked_at', cf_time(b.created_at)) ORDER BY b.created_at DESC, b.post_id DESC),
+           count(*),
+           (array_agg(b.created_at ORDER BY b.created_at, b.post_id))[1],
+           (array_agg(b.post_id ORDER BY b.created_at, b.post_id))[1]
+    INTO items, n, last_at, last_post
+    FROM (SELECT * FROM bookmarks
+          WHERE user_id = p_user
+            AND (cur IS NULL OR (created_at, post_id) < (cf_from_epoch_us(cur[1]), cur[2]))
+          ORDER BY created_at DESC, post_id DESC LIMIT p_limit) b
+    JOIN posts p ON p.id = b.post_id
+    JOIN threads t ON t.id = p.thread_id;
+    RETURN json_build_object(
+        'items', coalesce(items, '[]'::json),
+        'next_cursor', CASE WHEN n = p_limit AND EXISTS (
+            SELECT 1 FROM bookmarks WHERE user_id = p_user
+              AND (created_at, post_id) < (last_at, last_post))
+            THEN cf_cursor_of(ARRAY[cf_epoch_us(last_at), last_post]) END);
+END $$;
+
+-- The forum part of GET /me/export: everything this member wrote or set.
+CREATE FUNCTION cf_export_forum(p_user bigint) RETURNS json LANGUAGE sql STABLE AS $$
+    SELECT json_build_object(
+        'threads', (SELECT coalesce(json_agg(json_build_object(
+                        'id', t.id, 'category_id', t.category_id, 'title', t.title,
+                        'kind', t.kind, 'status', t.status, 'tags', to_json(t.tags),
+                        'created_at', cf_time(t.created_at),
+                        'deleted_at', cf_time(t.deleted_at)) ORDER BY t.id), '[]'::json)
+                    FROM threads t WHERE t.author_id = p_user),
+        'posts', (SELECT coalesce(json_agg(json_build_object(
+                      'id', p.id, 'thread_id', p.thread_id, 'reply_to', p.reply_to,
+                      'state', p.state, 'created_at', cf_time(p.created_at),
+                      'revisions', (SELECT json_agg(json_build_object(
+                                        'version', r.version, 'body', r.body,
+                                        'created_at', cf_time(r.created_at)) ORDER BY r.version)
+                                    FROM post_revisions r WHERE r.post_id = p.id))
+                      ORDER BY p.id), '[]'::json)
+                  FROM posts p WHERE p.author_id = p_user),
+        'reactions', (SELECT coalesce(json_agg(json_build_object(
+                          'post_id', r.post_id, 'kind', r.kind,
+                          'created_at', cf_time(r.created_at)) ORDER BY r.created_at), '[]'::json)
+                      FROM reactions r WHERE r.user_id = p_user),
+        'bookmarks', (SELECT coalesce(json_agg(json_build_object(
+                          'post_id', b.post_id, 'created_at', cf_time(b.created_at))
+                          ORDER BY b.created_at), '[]'::json)
+                      FROM bookmarks b WHERE b.user_id = p_user),
+        'subscriptions', (SELECT coalesce(json_agg(json_build_object(
+                              'thread_id', s.thread_id, 'level', s.level) ORDER BY s.thread_id),
+                              '[]'::json)
+                          FROM subscriptions s WHERE s.user_id = p_user),
+        'read_state', (SELECT coalesce(json_agg(json_build_object(
+                           'thread_id', rs.thread_id, 'last_read_number', rs.last_read_number)
+                           ORDER BY rs.thread_id), '[]'::json)
+                       FROM read_state rs WHERE rs.user_id = p_user))
+$$;

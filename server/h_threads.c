@@ -1,0 +1,772 @@
+/*
+ * h_threads: the national forum's threads and posts (SPEC section 4, "Threads
+ * and posts"): lists with keyset cursors, a thread with a page of its posts
+ * (chronological or as a tree), writing threads and replies (Markdown rendered
+ * here, once, and stored), editing with versions, deleting, the thread's
+ * settings, accepted answers, reading state, subscriptions, reactions,
+ * bookmarks and the preview.
+ *
+ * Each request validates here and then runs one SQL function (schema/0004),
+ * which checks who may do what and writes in one transaction. A body that
+ * mentions @handles costs one more statement first, to resolve them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "alloc.h"
+#include "db.h"
+#include "http_server.h"
+#include "markdown.h"
+#include "request.h"
+#include "routes.h"
+
+#define BODY_MAX 50000
+
+static struct cf_db_stmt q_list = CF_DB_STMT(
+    "thread_list",
+    "SELECT cf_thread_list($1, CASE WHEN $2::text IS NULL THEN NULL ELSE coalesce((SELECT id FROM "
+    "categories WHERE id::text = $2 OR slug = $2), -1) END, $3, $4, $5, $6, $7, $8, $9)",
+    9);
+static struct cf_db_stmt q_page =
+    CF_DB_STMT("thread_page", "SELECT cf_thread_page($1, $2, $3, $4, $5)", 5);
+static struct cf_db_stmt q_mentions = CF_DB_STMT(
+    "mentions_resolve",
+    "SELECT coalesce(json_agg(json_build_array(handle, id)), '[]') FROM users WHERE handle = "
+    "ANY($1::text[])",
+    1);
+static struct cf_db_stmt q_thread_create = CF_DB_STMT(
+    "thread_create",
+    "SELECT cf_thread_create($1, $2, $3, $4, $5::text[], $6, $7, $8::bigint[], $9, $10)", 10);
+static struct cf_db_stmt q_post_create =
+    CF_DB_STMT("post_create", "SELECT cf_post_create($1, $2, $3, $4, $5, $6::bigint[], $7, $8)", 8);
+static struct cf_db_stmt q_post_edit =
+    CF_DB_STMT("post_edit", "SELECT cf_post_edit($1, $2, $3, $4, $5, $6::bigint[], $7)", 7);
+static struct cf_db_stmt q_post_delete =
+    CF_DB_STMT("post_delete", "SELECT cf_post_delete($1, $2, $3)", 3);
+static struct cf_db_stmt q_post_get = CF_DB_STMT("post_get", "SELECT cf_post_get($1, $2)", 2);
+static struct cf_db_stmt q_revisions =
+    CF_DB_STMT("post_revisions", "SELECT cf_post_revisions($1, $2)", 2);
+static struct cf_db_stmt q_thread_update =
+    CF_DB_STMT("thread_update", "SELECT cf_thread_update($1, $2, $3::jsonb, $4)", 4);
+static struct cf_db_stmt q_answer =
+    CF_DB_STMT("thread_answer", "SELECT cf_thread_answer($1, $2, $3)", 3);
+static struct cf_db_stmt q_read = CF_DB_STMT("thread_read", "SELECT cf_thread_read($1, $2, $3)", 3);
+static struct cf_db_stmt q_subscribe =
+    CF_DB_STMT("thread_subscribe", "SELECT cf_thread_subscribe($1, $2, $3)", 3);
+static struct cf_db_stmt q_reaction =
+    CF_DB_STMT("reaction_set", "SELECT cf_reaction_set($1, $2, $3, $4)", 4);
+static struct cf_db_stmt q_bookmark =
+    CF_DB_STMT("bookmark_set", "SELECT cf_bookmark_set($1, $2, $3)", 3);
+static struct cf_db_stmt q_bookmarks =
+    CF_DB_STMT("bookmark_list", "SELECT cf_bookmark_list($1, $2, $3)", 3);
+
+static const struct cf_sql_error write_errors[] = {
+    {"not_found", 404, "no such thread or post", NULL},
+    {"forbidden", 403, "you may not change this", NULL},
+    {"thread_locked", 409, "this thread is locked: it takes no more replies", NULL},
+    {"thread_closed", 409, "this thread is closed: it takes no more replies", NULL},
+    {"edit_conflict", 409, "someone changed this post since you loaded it; see post", NULL},
+    {"post_deleted", 409, "this post was deleted", NULL},
+    {"not_a_question", 409, "only question threads have an accepted answer", NULL},
+    {"own_post", 409, "you cannot react to your own post", NULL},
+    {"category_unknown", 422, "no such category", "category_id"},
+    {"reply_to_invalid", 422, "not a post of this thread", "reply_to"},
+    {"post_invalid", 422, "not a reply of this thread that readers can see", "post_id"},
+};
+#define NWRITE_ERRORS (sizeof(write_errors) / sizeof(write_errors[0]))
+
+/* ---- small helpers ---- */
+
+static void id_text(char out[24], int64_t v)
+{
+    snprintf(out, 24, "%lld", (long long)v);
+}
+
+/* ?limit= (default 30, 1 to 100): -1 after answering 400. */
+static int query_limit(struct cf_request *req)
+{
+    const char *s = cf_request_query(req, "limit");
+    if (s == NULL)
+        return 30;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v < 1 || v > 100) {
+        cf_reply_problem(req, 400, "invalid_query", "limit is a number from 1 to 100");
+        return -1;
+    }
+    return (int)v;
+}
+
+/* An optional query value that must be one of list; 0 ok, -1 after answering 400. */
+static int query_enum(struct cf_request *req, const char *key, const char *const *list,
+                      const char **out)
+{
+    const char *s = cf_request_query(req, key);
+    *out = NULL;
+    if (s == NULL)
+        return 0;
+    for (size_t i = 0; list[i] != NULL; i++)
+        if (strcmp(s, list[i]) == 0) {
+            *out = list[i];
+            return 0;
+        }
+    cf_reply_problem(req, 400, "invalid_query", "%s is not a valid value of %s", s, key);
+    return -1;
+}
+
+static int tag_valid(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n <= 30 && s[strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-")] == '\0';
+}
+
+static const char *const kinds[] = {"discussion", "case", "question", NULL};
+static const char *const statuses[] = {"open", "resolved", "closed", NULL};
+static const char *const sorts[] = {"latest", "created", "top", NULL};
+static const char *const levels[] = {"watching", "normal", "muted", NULL};
+
+static int in_list(const char *s, const char *const *list)
+{
+    for (size_t i = 0; s != NULL && list[i] != NULL; i++)
+        if (strcmp(s, list[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* "tags": at most 5, each [a-z0-9-]{1,30}, as a PostgreSQL array literal (the
+ * characters need no quoting). NULL when absent or invalid (errors filled). */
+static char *body_tags(struct cf_request *req, json_t **errors)
+{
+    json_t *v = json_object_get(req->body, "tags");
+    if (v == NULL || json_is_null(v))
+        return NULL;
+    if (!json_is_array(v) || json_array_size(v) > 5) {
+        cf_errors_add(errors, "tags", "invalid", "at most 5 tags");
+        return NULL;
+    }
+    char *out = cf_malloc(5 * 32 + 3);
+    size_t len = 0;
+    out[len++] = '{';
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        const char *t = json_string_value(json_array_get(v, i));
+        if (t == NULL || !tag_valid(t)) {
+            cf_errors_add(errors, "tags", "invalid",
+                          "each tag has 1 to 30 characters: a-z, 0-9 and hyphens");
+            cf_free(out);
+            return NULL;
+        }
+        if (i > 0)
+            out[len++] = ',';
+        memcpy(out + len, t, strlen(t));
+        len += strlen(t);
+    }
+    out[len++] = '}';
+    out[len] = '\0';
+    return out;
+}
+
+/* "acknowledge_privacy": an optional boolean. */
+static const char *body_ack(struct cf_request *req, json_t **errors)
+{
+    json_t *v = json_object_get(req->body, "acknowledge_privacy");
+    if (v == NULL || json_is_null(v))
+        return "false";
+    if (!json_is_boolean(v)) {
+        cf_errors_add(errors, "acknowledge_privacy", "not_a_boolean", "true or false");
+        return "false";
+    }
+    return json_is_true(v) ? "true" : "false";
+}
+
+static int interval(struct cf_request *req, int thread)
+{
+    const struct cf_config *cfg = req->worker->server->cfg;
+    if (!cfg->rate_limits)
+        return 0;
+    return thread ? cfg->thread_interval_s : cfg->post_interval_s;
+}
+
+/* ---- rendering a body, with its mentions resolved ---- */
+
+struct compose;
+typedef void (*compose_then)(struct compose *c, const char *html, const char *mention_ids);
+
+struct compose {
+    struct cf_request *req;
+    struct cf_markdown *md;
+    struct cf_mention mentions[CF_MENTIONS_MAX];
+    size_t nmentions;
+    compose_then then;
+    char scratch[3][24]; /* ids the continuation needs */
+    const char *text[4]; /* validated strings, alive with the request */
+    char *owned;         /* freed with the compose */
+};
+
+static void compose_free(struct compose *c)
+{
+    cf_markdown_free(c->md);
+    cf_free(c->owned);
+    cf_free(c);
+}
+
+static void compose_finish(struct compose *c)
+{
+    char *html = cf_markdown_html(c->md, c->mentions, c->nmentions);
+    char ids[CF_MENTIONS_MAX * 21 + 3];
+    size_t len = 0;
+    ids[len++] = '{';
+    for (size_t i = 0; i < c->nmentions; i++) {
+        if (c->mentions[i].user_id <= 0)
+            continue;
+        len += (size_t)snprintf(ids + len, sizeof(ids) - len, "%s%lld", len > 1 ? "," : "",
+                                (long long)c->mentions[i].user_id);
+    }
+    ids[len++] = '}';
+    ids[len] = '\0';
+    c->then(c, html, ids);
+    cf_free(html);
+    compose_free(c);
+}
+
+static void on_mentions(struct cf_db_result *r, void *arg)
+{
+    struct compose *c = arg;
+    if (!r->ok) {
+        cf_reply_db_error(c->req, r);
+        compose_free(c);
+        return;
+    }
+    json_t *rows = json_loads(PQgetvalue(r->res[0], 0, 0), 0, NULL);
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        const char *h = json_string_value(json_array_get(row, 0));
+        for (size_t k = 0; h != NULL && k < c->nmentions; k++)
+            if (strcmp(c->mentions[k].handle, h) == 0)
+                c->mentions[k].user_id = json_integer_value(json_array_get(row, 1));
+    }
+    json_decref(rows);
+    compose_finish(c);
+}
+
+/* Parses body, resolves its mentions, then calls then(c, html, ids) once. */
+static struct compose *compose_new(struct cf_request *req, compose_then then)
+{
+    struct compose *c = cf_calloc(1, sizeof(*c));
+    c->req = req;
+    c->then = then;
+    return c;
+}
+
+static void compose_run(struct compose *c, const char *body)
+{
+    c->md = cf_markdown_parse(body, strlen(body));
+    c->nmentions = cf_markdown_mentions(c->md, c->mentions, CF_MENTIONS_MAX);
+    if (c->nmentions == 0) {
+        compose_finish(c);
+        return;
+    }
+    char handles[CF_MENTIONS_MAX * (CF_HANDLE_MAX + 1) + 3];
+    size_t len = 0;
+    handles[len++] = '{';
+    for (size_t i = 0; i < c->nmentions; i++)
+        len += (size_t)snprintf(handles + len, sizeof(handles) - len, "%s%s", i ? "," : "",
+                                c->mentions[i].handle);
+    handles[len++] = '}';
+    handles[len] = '\0';
+    const char *params[] = {handles};
+    cf_db_query(c->req->worker->db, &q_mentions, params, on_mentions, c);
+}
+
+/* ---- answering a write ---- */
+
+/* {"thread", "post"} from thread creation: the whole object, 201. */
+static void on_thread_created(struct cf_db_result *r, void *arg)
+{
+    struct cf_request *req = arg;
+    if (!r->ok) {
+        cf_reply_db_error(req, r);
+        return;
+    }
+    json_t *out = json_loads(PQgetvalue(r->res[0], 0, 0), 0, NULL);
+    if (out != NULL && json_object_get(out, "thread") != NULL) {
+        cf_reply_json(req, 201, out);
+        return;
+    }
+    json_decref(out);
+    json_t *none = cf_request_sql_outcome(req, r, "thread", write_errors, NWRITE_ERRORS);
+    json_decref(none); /* not reached: the answer had no thread */
+}
+
+/* {"post"} or {"thread"}: the object alone, with req->success_status. */
+static void on_written(struct cf_db_result *r, void *arg, const char *key)
+{
+    struct cf_request *req = arg;
+    json_t *v = cf_request_sql_outcome(req, r, key, write_errors, NWRITE_ERRORS);
+    if (v != NULL)
+        cf_reply_json(req, req->success_status, v);
+}
+
+static void on_post_written(struct cf_db_result *r, void *arg)
+{
+    on_written(r, arg, "post");
+}
+
+static void on_thread_written(struct cf_db_result *r, void *arg)
+{
+    on_written(r, arg, "thread");
+}
+
+static void on_deleted(struct cf_db_result *r, void *arg)
+{
+    struct cf_request *req = arg;
+    json_t *v = cf_request_sql_outcome(req, r, "deleted", write_errors, NWRITE_ERRORS);
+    if (v != NULL) {
+        json_decref(v);
+        cf_reply_empty(req, 204);
+    }
+}
+
+/* ---- GET /threads ---- */
+
+void cf_h_threads_list(struct cf_request *req)
+{
+    const char *sort, *status, *kind;
+    int limit = query_limit(req);
+    if (limit < 0 || query_enum(req, "sort", sorts, &sort) < 0 ||
+        query_enum(req, "status", statuses, &status) < 0 ||
+        query_enum(req, "kind", kinds, &kind) < 0)
+        return;
+    if (cf_request_query(req, "group") != NULL) {
+        cf_reply_problem(req, 400, "invalid_query",
+                         "group spaces arrive with roadmap step 4; this server has none yet");
+        return;
+    }
+    const char *category = cf_request_query(req, "category");
+    const char *tag = cf_request_query(req, "tag");
+    if (tag != NULL && !tag_valid(tag)) {
+        cf_reply_problem(req, 400, "invalid_query", "a tag has 1 to 30 characters: a-z, 0-9, -");
+        return;
+    }
+    if (category != NULL && (strlen(category) == 0 || strlen(category) > 40)) {
+        cf_reply_problem(req, 400, "invalid_query", "category is an id or a slug");
+        return;
+    }
+    const char *author = cf_request_query(req, "author");
+    char author_id[24];
+    if (author != NULL) {
+        char *end;
+        long long v = strtoll(author, &end, 10);
+        if (*author == '\0' || *end != '\0' || v < 1) {
+            cf_reply_problem(req, 400, "invalid_query", "author is a member's id");
+            return;
+        }
+        id_text(author_id, v);
+    }
+    char user[24], lim[12];
+    id_text(user, req->auth.user_id);
+    snprintf(lim, sizeof(lim), "%d", limit);
+    const char *params[] = {user,
+                            category,
+                            tag,
+                            status,
+                            kind,
+                            author ? author_id : NULL,
+                            sort ? sort : "latest",
+                            cf_request_query(req, "cursor"),
+                            lim};
+    cf_request_run_json(req, &q_list, params, 200);
+}
+
+/* ---- POST /threads ---- */
+
+static void thread_create_rendered(struct compose *c, const char *html, const char *ids)
+{
+    struct cf_request *req = c->req;
+    char user[24], wait[12];
+    id_text(user, req->auth.user_id);
+    snprintf(wait, sizeof(wait), "%d", interval(req, 1));
+    const char *params[] = {user,       c->scratch[0], c->text[0], c->text[1],    c->text[2],
+                            c->text[3], html,          ids,        c->scratch[1], wait};
+    cf_db_query(req->worker->db, &q_thread_create, params, on_thread_created, req);
+}
+
+void cf_h_thread_create(struct cf_request *req)
+{
+    json_t *errors = NULL;
+    const char *title = cf_body_string(req, "title", 3, 200, &errors);
+    const char *body = cf_body_string(req, "body", 1, BODY_MAX, &errors);
+    const char *kind = cf_body_string(req, "kind", 1, 20, &errors);
+    int64_t category = 0;
+    int has_category = cf_body_int(req, "category_id", &category, &errors);
+    char *tags = body_tags(req, &errors);
+    const char *ack = body_ack(req, &errors);
+    if (title == NULL && json_object_get(req->body, "title") == NULL)
+        cf_errors_add(&errors, "title", "required", "a title of 3 to 200 characters");
+    if (body == NULL && json_object_get(req->body, "body") == NULL)
+        cf_errors_add(&errors, "body", "required", "the first post");
+    if (kind != NULL && !in_list(kind, kinds))
+        cf_errors_add(&errors, "kind", "invalid", "discussion, case or question");
+    if (json_object_get(req->body, "group_id") != NULL)
+        cf_errors_add(&errors, "group_id", "unsupported",
+                      "group spaces arrive with roadmap step 4");
+    else if (!has_category && json_object_get(req->body, "category_id") == NULL)
+        cf_errors_add(&errors, "category_id", "required", "the category to post in");
+    if (errors != NULL) {
+        cf_free(tags);
+        cf_reply_invalid(req, errors);
+        return;
+    }
+    struct compose *c = compose_new(req, thread_create_rendered);
+    id_text(c->scratch[0], category);
+    snprintf(c->scratch[1], sizeof(c->scratch[1]), "%s", ack);
+    c->text[0] = title;
+    c->text[1] = kind ? kind : "discussion";
+    c->owned = tags ? tags : cf_strdup("{}");
+    c->text[2] = c->owned;
+    c->text[3] = body;
+    compose_run(c, body);
+}
+
+/* ---- GET /threads/{id} ---- */
+
+void cf_h_thread_get(struct cf_request *req)
+{
+    int limit = query_limit(req);
+    const char *order;
+    static const char *const orders[] = {"chronological", "tree", NULL};
+    if (limit < 0 || query_enum(req, "order", orders, &order) < 0)
+        return;
+    char user[24], thread[24], lim[12];
+    id_text(user, req->auth.user_id);
+    id_text(thread, cf_request_param_id(req, 0));
+    snprintf(lim, sizeof(lim), "%d", limit);
+    const char *params[] = {user, thread, order && strcmp(order, "tree") == 0 ? "true" : "false",
+                            cf_request_query(req, "cursor"), lim};
+    cf_request_run_json(req, &q_page, params, 200);
+}
+
+/* ---- PATCH /threads/{id} ---- */
+
+void cf_h_thread_update(struct cf_request *req)
+{
+    json_t *errors = NULL;
+    json_t *fields = json_object();
+    const char *title = cf_body_string(req, "title", 3, 200, &errors);
+    const char *kind = cf_body_string(req, "kind", 1, 20, &errors);
+    const char *status = cf_body_string(req, "status", 1, 20, &errors);
+    const char *reason = cf_body_string(req, "reason", 1, 500, &errors);
+    if (title != NULL)
+        json_object_set_new(fields, "title", json_string(title));
+    if (kind != NULL && !in_list(kind, kinds))
+        cf_errors_add(&errors, "kind", "invalid", "discussion, case or question");
+    else if (kind != NULL)
+        json_object_set_new(fields, "kind", json_string(kind));
+    if (status != NULL && !in_list(status, statuses))
+        cf_errors_add(&errors, "status", "invalid", "open, resolved or closed");
+    else if (status != NULL)
+        json_object_set_new(fields, "status", json_string(status));
+    char *tags = body_tags(req, &errors);
+    if (tags != NULL) {
+        json_object_set(fields, "tags", json_object_get(req->body, "tags"));
+        cf_free(tags);
+    }
+    static const char *const flags[] = {"pinned", "locked"};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *v = json_object_get(req->body, flags[i]);
+        if (v != NULL && !json_is_boolean(v))
+            cf_errors_add(&errors, flags[i], "not_a_boolean", "true or false");
+        else if (v != NULL)
+            json_object_set(fields, flags[i], v);
+    }
+    int64_t category;
+    if (cf_body_int(req, "category_id", &category, &errors))
+        json_object_set_new(fields, "category_id", json_integer(category));
+    if (errors == NULL && json_object_size(fields) == 0)
+        cf_errors_add(&errors, "body", "empty", "nothing to change");
+    if (errors != NULL) {
+        json_decref(fields);
+        cf_reply_invalid(req, errors);
+        return;
+    }
+    char user[24], thread[24];
+    id_text(user, req->auth.user_id);
+    id_text(thread, cf_request_param_id(req, 0));
+    char *text = json_dumps(fields, JSON_COMPACT);
+    json_decref(fields);
+    const char *params[] = {user, thread, text, reason};
+    req->success_status = 200;
+    cf_db_query(req->worker->db, &q_thread_update, params, on_thread_written, req);
+    free(text);
+}
+
+/* ---- POST /threads/{id}/posts ---- */
+
+static void post_create_rendered(struct compose *c, const char *html, const char *ids)
+{
+    struct cf_request *req = c->req;
+    char user[24], wait[12];
+    id_text(user, req->auth.user_id);
+    snprintf(wait, sizeof(wait), "%d", interval(req, 0));
+    const char *params[] = {user,          c->scratch[0], c->scratch[1][0] ? c->scratch[1] : NULL,
+                            c->text[0],    html,          ids,
+                            c->scratch[2], wait};
+    req->success_status = 201;
+    cf_db_query(req->worker->db, &q_post_create, params, on_post_written, req);
+}
+
+void cf_h_post_create(struct cf_request *req)
+{
+    json_t *errors = NULL;
+    const char *body = cf_body_string(req, "body", 1, BODY_MAX, &errors);
+    int64_t reply_to = 0;
+    int has_reply = cf_body_int(req, "reply_to", &reply_to, &errors);
+    const char *ack = body_ack(req, &errors);
+    if (body == NULL && json_object_get(req->body, "body") == NULL)
+        cf_errors_add(&errors, "body", "required", "the reply");
+    if (errors != NULL) {
+        cf_reply_invalid(req, errors);
+        return;
+    }
+    struct compose *c = compose_new(req, post_create_rendered);
+    id_text(c->scratch[0], cf_request_param_id(req, 0));
+    if (has_reply)
+        id_text(c->scratch[1], reply_to);
+    snprintf(c->scratch[2], sizeof(c->scratch[2]), "%s", ack);
+    c->text[0] = body;
+    compose_run(c, body);
+}
+
+/* ---- /posts/{id} ---- */
+
+void cf_h_post_get(struct cf_request *req)
+{
+    char user[24], post[24];
+    id_text(user, req->auth.user_id);
+    id_text(post, cf_request_param_id(req, 0));
+    const char *params[] = {user, post};
+    cf_request_run_json(req, &q_post_get, params, 200);
+}
+
+static void post_edit_rendered(struct compose *c, const char *html, const char *ids)
+{
+    struct cf_request *req = c->req;
+    char user[24];
+    id_text(user, req->auth.user_id);
+    const char *params[] = {user, c->scratch[0], c->scratch[1], c->text[0],
+                            html, ids,           c->scratch[2]};
+    req->success_status = 200;
+    cf_db_query(req->worker->db, &q_post_edit, params, on_post_written, req);
+}
+
+void cf_h_post_update(struct cf_request *req)
+{
+    json_t *errors = NULL;
+    const char *body = cf_body_string(req, "body", 1, BODY_MAX, &errors);
+    int64_t version = 0;
+    int has_version = cf_body_int(req, "version", &version, &errors);
+    const char *ack = body_ack(req, &errors);
+    if (body == NULL && json_object_get(req->body, "body") == NULL)
+        cf_errors_add(&errors, "body", "required", "the new text");
+    if (!has_version && json_object_get(req->body, "version") == NULL)
+        cf_errors_add(&errors, "version", "required", "the version you edited");
+    else if (has_version && (version < 1 || version > 1000000000))
+        cf_errors_add(&errors, "version", "out_of_range", "a version number");
+    if (errors != NULL) {
+        cf_reply_invalid(req, errors);
+        return;
+    }
+    struct compose *c = compose_new(req, post_edit_rendered);
+    id_text(c->scratch[0], cf_request_param_id(req, 0));
+    id_text(c->scratch[1], version);
+    snprintf(c->scratch[2], sizeof(c->scratch[2]), "%s", ack);
+    c->text[0] = body;
+    compose_run(c, body);
+}
+
+void cf_h_post_delete(struct cf_request *req)
+{
+    char user[24], post[24];
+    id_text(user, req->auth.user_id);
+    id_text(post, cf_request_param_id(req, 0));
+    const char *reason = cf_request_query(req, "reason");
+    const char *params[] = {user, post, reason};
+    cf_db_query(req->worker->db, &q_post_delete, params, on_deleted, req);
+}
+
+void cf_h_post_revisions(struct cf_request *req)
+{
+    char user[24], post[24];
+    id_text(user, req->auth.user_id);
+    id_text(post, cf_request_param_id(req, 0));
+    const char *params[] = {user, post};
+    cf_request_run_json(req, &q_revisions, params, 200);
+}
+
+/* ---- answers, reading state, subscriptions ---- */
+
+static void thread_call(struct cf_request *req, struct cf_db_stmt *stmt, const char *third)
+{
+    char user[24], thread[24];
+    id_text(user, req->auth.user_id);
+    id_text(thread, cf_request_param_id(req, 0));
+    const char *params[] = {user, thread, third};
+    req->success_status = 200;
+    cf_db_query(req->worker->db, stmt, params, on_thread_written, req);
+}
+
+/* {"post_id": n}, required; 0 after answering 422. */
+static int64_t body_post_id(struct cf_request *req)
+{
+    json_t *errors = NULL;
+    int64_t post = 0;
+    if (!cf_body_int(req, "post_id", &post, &errors) && errors == NULL)
+        cf_errors_add(&errors, "post_id", "required", "a post of this thread");
+    else if (errors == NULL && post < 1)
+        cf_errors_add(&errors, "post_id", "out_of_range", "a post of this thread");
+    if (errors != NULL) {
+        cf_reply_invalid(req, errors);
+        return 0;
+    }
+    return post;
+}
+
+void cf_h_thread_answer(struct cf_request *req)
+{
+    int64_t post = body_post_id(req);
+    if (post == 0)
+        return;
+    char id[24];
+    id_text(id, post);
+    thread_call(req, &q_answer, id);
+}
+
+void cf_h_thread_answer_delete(struct cf_request *req)
+{
+    thread_call(req, &q_answer, NULL);
+}
+
+void cf_h_thread_read(struct cf_request *req)
+{
+    int64_t post = body_post_id(req);
+    if (post == 0)
+        return;
+    char id[24];
+    id_text(id, post);
+    thread_call(req, &q_read, id);
+}
+
+void cf_h_thread_subscription(struct cf_request *req)
+{
+    json_t *errors = NULL;
+    const char *level = cf_body_string(req, "level", 1, 20, &errors);
+    if (errors == NULL && !in_list(level, levels))
+        cf_errors_add(&errors, "level", level ? "invalid" : "required",
+                      "watching, normal or muted");
+    if (errors != NULL) {
+        cf_reply_invalid(req, errors);
+        return;
+    }
+    thread_call(req, &q_subscribe, level);
+}
+
+/* ---- reactions and bookmarks ---- */
+
+static void reaction(struct cf_request *req, int on)
+{
+    const struct cf_route_param *p = &req->match.params[1];
+    const char *kind = NULL;
+    if (p->len == 7 && strncmp(p->start, "helpful", 7) == 0)
+        kind = "helpful";
+    else if (p->len == 6 && strncmp(p->start, "thanks", 6) == 0)
+        kind = "thanks";
+    if (kind == NULL) {
+        cf_reply_problem(req, 404, "not_found", "reactions are helpful and thanks");
+        return;
+    }
+    char user[24], post[24];
+    id_text(user, req->auth.user_id);
+    id_text(post, cf_request_param_id(req, 0));
+    const char *params[] = {user, post, kind, on ? "true" : "false"};
+    req->success_status = 200;
+    cf_db_query(req->worker->db, &q_reaction, params, on_post_written, req);
+}
+
+void cf_h_reaction_put(struct cf_request *req)
+{
+    reaction(req, 1);
+}
+
+void cf_h_reaction_delete(struct cf_request *req)
+{
+    reaction(req, 0);
+}
+
+static void bookmark(struct cf_request *req, int on)
+{
+    char user[24], post[24];
+    id_text(user, req->auth.user_id);
+    id_text(post, cf_request_param_id(req, 0));
+    const char *params[] = {user, post, on ? "true" : "false"};
+    req->success_status = 200;
+    cf_db_query(req->worker->db, &q_bookmark, params, on_post_written, req);
+}
+
+void cf_h_bookmark_put(struct cf_request *req)
+{
+    bookmark(req, 1);
+}
+
+void cf_h_bookmark_delete(struct cf_request *req)
+{
+    bookmark(req, 0);
+}
+
+void cf_h_bookmarks_list(struct cf_request *req)
+{
+    int limit = query_limit(req);
+    if (limit < 0)
+        return;
+    char user[24], lim[12];
+    id_text(user, req->auth.user_id);
+    snprintf(lim, sizeof(lim), "%d", limit);
+    const char *params[] = {user, cf_request_query(req, "cursor"), lim};
+    cf_request_run_json(req, &q_bookmarks, params, 200);
+}
+
+/* ---- POST /preview ---- */
+
+static void preview_rendered(struct compose *c, const char *html, const char *ids)
+{
+    (void)ids;
+    json_t *out = json_object();
+    json_object_set_new(out, "html", json_string(html));
+    json_t *mentions = json_array();
+    for (size_t i = 0; i < c->nmentions; i++) {
+        json_t *m = json_object();
+        json_object_set_new(m, "handle", json_string(c->mentions[i].handle));
+        json_object_set_new(m, "user_id",
+                            c->mentions[i].user_id > 0 ? json_integer(c->mentions[i].user_id)
+                                                       : json_null());
+        json_array_append_new(mentions, m);
+    }
+    json_object_set_new(out, "mentions", mentions);
+    cf_reply_json(c->req, 200, out);
+}
+
+void cf_h_preview(struct cf_request *req)
+{
+    json_t *errors = NULL;
+    const char *body = cf_body_string(req, "body", 1, BODY_MAX, &errors);
+    if (body == NULL && errors == NULL)
+        cf_errors_add(&errors, "body", "required", "the text to preview");
+    if (errors != NULL) {
+        cf_reply_invalid(req, errors);
+        return;
+    }
+    compose_run(compose_new(req, preview_rendered), body);
+}

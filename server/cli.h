@@ -11,5 +11,7 @@
 /* Each returns the process exit status and prints what it did. */
 int cf_cli_admin_create(const struct cf_config *cfg);
 int cf_cli_invite(const struct cf_config *cfg);
+/* confer seed-demo (seed.c): fills an empty database with the demo community. */
+int cf_cli_seed_demo(const struct cf_config *cfg);
 
 #endif

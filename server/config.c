@@ -322,6 +322,8 @@ int cf_config_load(struct cf_config *cfg, int argc, const char *const *argv, cha
                 cfg->command = CF_CMD_MIGRATE;
             else if (!strcmp(arg, "invite"))
                 cfg->command = CF_CMD_INVITE;
+            else if (!strcmp(arg, "seed-demo"))
+                cfg->command = CF_CMD_SEED_DEMO;
             else if (!strcmp(arg, "admin") && a + 1 < argc && !strcmp(argv[a + 1], "create")) {
                 cfg->command = CF_CMD_ADMIN_CREATE;
                 a++;

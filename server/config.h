@@ -14,7 +14,8 @@ enum cf_command {
     CF_CMD_HELP,
     CF_CMD_VERSION,
     CF_CMD_ADMIN_CREATE,
-    CF_CMD_INVITE
+    CF_CMD_INVITE,
+    CF_CMD_SEED_DEMO
 };
 
 struct cf_config {

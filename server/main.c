@@ -26,6 +26,8 @@ static const char usage[] =
     "             create an admin account; the password is read from standard input\n"
     "  invite --email E --network BC [--role member|coordinator|moderator|admin]\n"
     "             create an invitation and print its code\n"
+    "  seed-demo  fill an empty database with the demo community (invented,\n"
+    "             de-identified threads in English and French; prints the accounts)\n"
     "\n"
     "options (each also read from the environment variable shown; a flag wins):\n"
     "  --database-url URL      CONFER_DATABASE_URL      PostgreSQL connection string (required)\n"
@@ -89,6 +91,9 @@ int main(int argc, char **argv)
         break;
     case CF_CMD_INVITE:
         status = cf_cli_invite(&cfg);
+        break;
+    case CF_CMD_SEED_DEMO:
+        status = cf_cli_seed_demo(&cfg);
         break;
     case CF_CMD_SERVE:
     default:

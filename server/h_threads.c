@@ -17,6 +17,7 @@
 #include <libpq-fe.h>
 
 #include "alloc.h"
+#include "cursor.h"
 #include "db.h"
 #include "http_server.h"
 #include "markdown.h"
@@ -28,10 +29,11 @@
 static struct cf_db_stmt q_list = CF_DB_STMT(
     "thread_list",
     "SELECT cf_thread_list($1, CASE WHEN $2::text IS NULL THEN NULL ELSE coalesce((SELECT id FROM "
-    "categories WHERE id::text = $2 OR slug = $2), -1) END, $3, $4, $5, $6, $7, $8, $9)",
+    "categories WHERE id::text = $2 OR slug = $2), -1) END, $3, $4, $5, $6, $7, $8::bigint[], "
+    "$9)",
     9);
 static struct cf_db_stmt q_page =
-    CF_DB_STMT("thread_page", "SELECT cf_thread_page($1, $2, $3, $4, $5)", 5);
+    CF_DB_STMT("thread_page", "SELECT cf_thread_page($1, $2, $3, $4::bigint[], $5)", 5);
 static struct cf_db_stmt q_mentions = CF_DB_STMT(
     "mentions_resolve",
     "SELECT coalesce(json_agg(json_build_array(handle, id)), '[]') FROM users WHERE handle = "
@@ -61,7 +63,7 @@ static struct cf_db_stmt q_reaction =
 static struct cf_db_stmt q_bookmark =
     CF_DB_STMT("bookmark_set", "SELECT cf_bookmark_set($1, $2, $3)", 3);
 static struct cf_db_stmt q_bookmarks =
-    CF_DB_STMT("bookmark_list", "SELECT cf_bookmark_list($1, $2, $3)", 3);
+    CF_DB_STMT("bookmark_list", "SELECT cf_bookmark_list($1, $2::bigint[], $3)", 3);
 
 static const struct cf_sql_error write_errors[] = {
     {"not_found", 404, "no such thread or post", NULL},
@@ -116,6 +118,25 @@ static int query_enum(struct cf_request *req, const char *key, const char *const
     cf_reply_problem(req, 400, "invalid_query", "%s is not a valid value of %s", s, key);
     return -1;
 }
+
+/* ?cursor=: absent (0, out ""), valid with min to max parts (1, out an array literal),
+ * or -1 after answering 400 invalid_cursor. */
+static int query_cursor(struct cf_request *req, size_t min, size_t max, char *out, size_t size)
+{
+    const char *s = cf_request_query(req, "cursor");
+    int64_t parts[CF_CURSOR_MAX_PARTS];
+    out[0] = '\0';
+    if (s == NULL)
+        return 0;
+    int n = cf_cursor_decode(s, parts, max);
+    if (n < (int)min || cf_cursor_array(parts, (size_t)n, out, size) != 0) {
+        cf_reply_problem(req, 400, "invalid_cursor", "this cursor is not one of ours");
+        return -1;
+    }
+    return 1;
+}
+
+#define CURSOR_TEXT (CF_CURSOR_MAX_PARTS * 21 + 3)
 
 static int tag_valid(const char *s)
 {
@@ -367,6 +388,10 @@ void cf_h_threads_list(struct cf_request *req)
         }
         id_text(author_id, v);
     }
+    char cursor[CURSOR_TEXT];
+    int has_cursor = query_cursor(req, 3, 3, cursor, sizeof(cursor));
+    if (has_cursor < 0)
+        return;
     char user[24], lim[12];
     id_text(user, req->auth.user_id);
     snprintf(lim, sizeof(lim), "%d", limit);
@@ -377,7 +402,7 @@ void cf_h_threads_list(struct cf_request *req)
                             kind,
                             author ? author_id : NULL,
                             sort ? sort : "latest",
-                            cf_request_query(req, "cursor"),
+                            has_cursor ? cursor : NULL,
                             lim};
     cf_request_run_json(req, &q_list, params, 200);
 }
@@ -441,12 +466,16 @@ void cf_h_thread_get(struct cf_request *req)
     static const char *const orders[] = {"chronological", "tree", NULL};
     if (limit < 0 || query_enum(req, "order", orders, &order) < 0)
         return;
+    int tree = order && strcmp(order, "tree") == 0;
+    char cursor[CURSOR_TEXT];
+    int has_cursor = query_cursor(req, 1, tree ? CF_CURSOR_MAX_PARTS : 1, cursor, sizeof(cursor));
+    if (has_cursor < 0)
+        return;
     char user[24], thread[24], lim[12];
     id_text(user, req->auth.user_id);
     id_text(thread, cf_request_param_id(req, 0));
     snprintf(lim, sizeof(lim), "%d", limit);
-    const char *params[] = {user, thread, order && strcmp(order, "tree") == 0 ? "true" : "false",
-                            cf_request_query(req, "cursor"), lim};
+    const char *params[] = {user, thread, tree ? "true" : "false", has_cursor ? cursor : NULL, lim};
     cf_request_run_json(req, &q_page, params, 200);
 }
 
@@ -731,10 +760,14 @@ void cf_h_bookmarks_list(struct cf_request *req)
     int limit = query_limit(req);
     if (limit < 0)
         return;
+    char cursor[CURSOR_TEXT];
+    int has_cursor = query_cursor(req, 2, 2, cursor, sizeof(cursor));
+    if (has_cursor < 0)
+        return;
     char user[24], lim[12];
     id_text(user, req->auth.user_id);
     snprintf(lim, sizeof(lim), "%d", limit);
-    const char *params[] = {user, cf_request_query(req, "cursor"), lim};
+    const char *params[] = {user, has_cursor ? cursor : NULL, lim};
     cf_request_run_json(req, &q_bookmarks, params, 200);
 }
 

@@ -572,3 +572,17 @@ def test_my_export_includes_what_i_wrote_and_set(alice, bob, category):
     assert {"post_id": out["post"]["id"], "kind": "thanks"}.items() <= \
         [r for r in theirs["reactions"] if r["post_id"] == out["post"]["id"]][0].items()
     assert out["post"]["id"] in [b["post_id"] for b in theirs["bookmarks"]]
+
+
+def test_a_renamed_member_shows_under_the_new_name_everywhere(server, admin, category):
+    member = register(server, admin, name="Before Rename").accept_guidelines()
+    out = new_thread(member, category, title="Rename test")
+    reply(member, out["thread"]["id"], "my reply")
+    r = member.call("PATCH", "/api/v1/me", body={"display_name": "After Rename"})
+    assert r.status == 200, r
+    page = member.get(f"/api/v1/threads/{out['thread']['id']}").json()
+    assert page["thread"]["author"]["display_name"] == "After Rename"
+    assert {p["author"]["display_name"] for p in page["posts"]} == {"After Rename"}
+    listed = [x for x in member.get("/api/v1/threads?category=chronic-pain&limit=100")
+              .json()["items"] if x["id"] == out["thread"]["id"]][0]
+    assert listed["author"]["display_name"] == "After Rename"

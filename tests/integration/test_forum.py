@@ -539,6 +539,18 @@ def test_writing_needs_the_guidelines_and_no_suspension(server, admin, category)
          f"WHERE id = {newcomer.id}")
     problem(newcomer.call("POST", "/api/v1/threads", body={
         "category_id": category["id"], "title": "Suspended", "body": "x"}), 403, "suspended")
+    # reading goes on: the thread, marking it read, muting it, bookmarking a post
+    out = new_thread(admin, category, title="Read while suspended")
+    assert newcomer.get(f"/api/v1/threads/{out['thread']['id']}").status == 200
+    assert newcomer.call("POST", f"/api/v1/threads/{out['thread']['id']}/read",
+                         body={"post_id": out["post"]["id"]}).status == 200
+    assert newcomer.call("PUT", f"/api/v1/threads/{out['thread']['id']}/subscription",
+                         body={"level": "muted"}).status == 200
+    assert newcomer.call("PUT", f"/api/v1/posts/{out['post']['id']}/bookmark").status == 200
+    problem(newcomer.call("PUT", f"/api/v1/posts/{out['post']['id']}/reactions/thanks"), 403,
+            "suspended")
+    problem(newcomer.call("POST", f"/api/v1/threads/{out['thread']['id']}/posts",
+                          body={"body": "x"}), 403, "suspended")
 
 
 def test_posting_limits_answer_429_with_retry_after(admin):

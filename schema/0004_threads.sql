@@ -464,8 +464,8 @@ CREATE FUNCTION cf_category_touch(p_category bigint) RETURNS void LANGUAGE sql A
       AND (last_post_at IS NULL OR last_post_at < clock_timestamp() - interval '1 second')
 $$;
 
--- POST /threads. {"thread", "post"} or {"error": category_unknown | rate_limited
--- (with retry_after)}.
+-- POST /threads. {"created": {"thread", "post"}} or {"error": category_unknown |
+-- rate_limited (with retry_after)}.
 CREATE FUNCTION cf_thread_create(p_user bigint, p_category bigint, p_title text, p_kind text,
                                  p_tags text[], p_body text, p_html text, p_mentions bigint[],
                                  p_ack boolean, p_interval integer) RETURNS json
@@ -490,8 +490,8 @@ BEGIN
     INSERT INTO subscriptions (user_id, thread_id, level) VALUES (p_user, t.id, 'watching');
     UPDATE categories SET thread_count = thread_count + 1, last_post_at = clock_timestamp()
     WHERE id = p_category;
-    RETURN json_build_object('thread', cf_thread_json(t, p_user),
-                             'post', cf_post_json(p, p_user, false));
+    RETURN json_build_object('created', json_build_object('thread', cf_thread_json(t, p_user),
+                                                          'post', cf_post_json(p, p_user, false)));
 END $$;
 
 -- POST /threads/{id}/posts. {"post"} or {"error": not_found | thread_locked |

@@ -305,25 +305,7 @@ static void compose_run(struct compose *c, const char *body)
 
 /* ---- answering a write ---- */
 
-/* {"thread", "post"} from thread creation: the whole object, 201. */
-static void on_thread_created(struct cf_db_result *r, void *arg)
-{
-    struct cf_request *req = arg;
-    if (!r->ok) {
-        cf_reply_db_error(req, r);
-        return;
-    }
-    json_t *out = json_loads(PQgetvalue(r->res[0], 0, 0), 0, NULL);
-    if (out != NULL && json_object_get(out, "thread") != NULL) {
-        cf_reply_json(req, 201, out);
-        return;
-    }
-    json_decref(out);
-    json_t *none = cf_request_sql_outcome(req, r, "thread", write_errors, NWRITE_ERRORS);
-    json_decref(none); /* not reached: the answer had no thread */
-}
-
-/* {"post"} or {"thread"}: the object alone, with req->success_status. */
+/* {"post"}, {"thread"} or {"created"}: the object alone, with req->success_status. */
 static void on_written(struct cf_db_result *r, void *arg, const char *key)
 {
     struct cf_request *req = arg;
@@ -340,6 +322,12 @@ static void on_post_written(struct cf_db_result *r, void *arg)
 static void on_thread_written(struct cf_db_result *r, void *arg)
 {
     on_written(r, arg, "thread");
+}
+
+/* POST /threads answers {"thread", "post"}. */
+static void on_thread_created(struct cf_db_result *r, void *arg)
+{
+    on_written(r, arg, "created");
 }
 
 static void on_deleted(struct cf_db_result *r, void *arg)
@@ -417,6 +405,7 @@ static void thread_create_rendered(struct compose *c, const char *html, const ch
     snprintf(wait, sizeof(wait), "%d", interval(req, 1));
     const char *params[] = {user,       c->scratch[0], c->text[0], c->text[1],    c->text[2],
                             c->text[3], html,          ids,        c->scratch[1], wait};
+    req->success_status = 201;
     cf_db_query(req->worker->db, &q_thread_create, params, on_thread_created, req);
 }
 

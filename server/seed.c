@@ -163,7 +163,7 @@ static int make_thread(struct seed *s, json_t *t, const char *const *names, cons
     const char *params[] = {user, category_id, title, kind, tags, body, html};
     created = one_value(s,
                         "SELECT (cf_thread_create($1, $2, $3, $4, $5::text[], $6, $7, NULL, false,"
-                        " 0)::jsonb) #>> '{thread,id}'",
+                        " 0)::jsonb) #>> '{created,thread,id}'",
                         7, params);
     if (created == NULL)
         goto out;

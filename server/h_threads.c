@@ -17,7 +17,6 @@
 #include <libpq-fe.h>
 
 #include "alloc.h"
-#include "cursor.h"
 #include "db.h"
 #include "http_server.h"
 #include "markdown.h"
@@ -87,21 +86,6 @@ static void id_text(char out[24], int64_t v)
     snprintf(out, 24, "%lld", (long long)v);
 }
 
-/* ?limit= (default 30, 1 to 100): -1 after answering 400. */
-static int query_limit(struct cf_request *req)
-{
-    const char *s = cf_request_query(req, "limit");
-    if (s == NULL)
-        return 30;
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || v < 1 || v > 100) {
-        cf_reply_problem(req, 400, "invalid_query", "limit is a number from 1 to 100");
-        return -1;
-    }
-    return (int)v;
-}
-
 /* An optional query value that must be one of list; 0 ok, -1 after answering 400. */
 static int query_enum(struct cf_request *req, const char *key, const char *const *list,
                       const char **out)
@@ -118,25 +102,6 @@ static int query_enum(struct cf_request *req, const char *key, const char *const
     cf_reply_problem(req, 400, "invalid_query", "%s is not a valid value of %s", s, key);
     return -1;
 }
-
-/* ?cursor=: absent (0, out ""), valid with min to max parts (1, out an array literal),
- * or -1 after answering 400 invalid_cursor. */
-static int query_cursor(struct cf_request *req, size_t min, size_t max, char *out, size_t size)
-{
-    const char *s = cf_request_query(req, "cursor");
-    int64_t parts[CF_CURSOR_MAX_PARTS];
-    out[0] = '\0';
-    if (s == NULL)
-        return 0;
-    int n = cf_cursor_decode(s, parts, max);
-    if (n < (int)min || cf_cursor_array(parts, (size_t)n, out, size) != 0) {
-        cf_reply_problem(req, 400, "invalid_cursor", "this cursor is not one of ours");
-        return -1;
-    }
-    return 1;
-}
-
-#define CURSOR_TEXT (CF_CURSOR_MAX_PARTS * 21 + 3)
 
 static int tag_valid(const char *s)
 {
@@ -345,7 +310,7 @@ static void on_deleted(struct cf_db_result *r, void *arg)
 void cf_h_threads_list(struct cf_request *req)
 {
     const char *sort, *status, *kind;
-    int limit = query_limit(req);
+    int limit = cf_query_limit(req);
     if (limit < 0 || query_enum(req, "sort", sorts, &sort) < 0 ||
         query_enum(req, "status", statuses, &status) < 0 ||
         query_enum(req, "kind", kinds, &kind) < 0)
@@ -376,8 +341,8 @@ void cf_h_threads_list(struct cf_request *req)
         }
         id_text(author_id, v);
     }
-    char cursor[CURSOR_TEXT];
-    int has_cursor = query_cursor(req, 3, 3, cursor, sizeof(cursor));
+    char cursor[CF_CURSOR_TEXT];
+    int has_cursor = cf_query_cursor(req, 3, 3, cursor, sizeof(cursor));
     if (has_cursor < 0)
         return;
     char user[24], lim[12];
@@ -450,14 +415,15 @@ void cf_h_thread_create(struct cf_request *req)
 
 void cf_h_thread_get(struct cf_request *req)
 {
-    int limit = query_limit(req);
+    int limit = cf_query_limit(req);
     const char *order;
     static const char *const orders[] = {"chronological", "tree", NULL};
     if (limit < 0 || query_enum(req, "order", orders, &order) < 0)
         return;
     int tree = order && strcmp(order, "tree") == 0;
-    char cursor[CURSOR_TEXT];
-    int has_cursor = query_cursor(req, 1, tree ? CF_CURSOR_MAX_PARTS : 1, cursor, sizeof(cursor));
+    char cursor[CF_CURSOR_TEXT];
+    int has_cursor =
+        cf_query_cursor(req, 1, tree ? CF_CURSOR_MAX_PARTS : 1, cursor, sizeof(cursor));
     if (has_cursor < 0)
         return;
     char user[24], thread[24], lim[12];
@@ -746,11 +712,11 @@ void cf_h_bookmark_delete(struct cf_request *req)
 
 void cf_h_bookmarks_list(struct cf_request *req)
 {
-    int limit = query_limit(req);
+    int limit = cf_query_limit(req);
     if (limit < 0)
         return;
-    char cursor[CURSOR_TEXT];
-    int has_cursor = query_cursor(req, 2, 2, cursor, sizeof(cursor));
+    char cursor[CF_CURSOR_TEXT];
+    int has_cursor = cf_query_cursor(req, 2, 2, cursor, sizeof(cursor));
     if (has_cursor < 0)
         return;
     char user[24], lim[12];

@@ -5,6 +5,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/buffer.h>
@@ -12,6 +13,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "alloc.h"
+#include "cursor.h"
 #include "db.h"
 #include "http_server.h"
 #include "log.h"
@@ -47,6 +49,35 @@ const char *cf_request_header(const struct cf_request *req, const char *name)
 void cf_request_add_header(struct cf_request *req, const char *name, const char *value)
 {
     evhttp_add_header(evhttp_request_get_output_headers(req->ev), name, value);
+}
+
+int cf_query_limit(struct cf_request *req)
+{
+    const char *s = cf_request_query(req, "limit");
+    if (s == NULL)
+        return 30;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v < 1 || v > 100) {
+        cf_reply_problem(req, 400, "invalid_query", "limit is a number from 1 to 100");
+        return -1;
+    }
+    return (int)v;
+}
+
+int cf_query_cursor(struct cf_request *req, size_t min, size_t max, char *out, size_t size)
+{
+    const char *s = cf_request_query(req, "cursor");
+    int64_t parts[CF_CURSOR_MAX_PARTS];
+    out[0] = '\0';
+    if (s == NULL)
+        return 0;
+    int n = cf_cursor_decode(s, parts, max);
+    if (n < (int)min || cf_cursor_array(parts, (size_t)n, out, size) != 0) {
+        cf_reply_problem(req, 400, "invalid_cursor", "this cursor is not one of ours");
+        return -1;
+    }
+    return 1;
 }
 
 void cf_request_free(struct cf_request *req)

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "auth.h"
+#include "cursor.h"
 #include "problem.h"
 #include "router.h"
 #include "uri.h"
@@ -125,6 +126,14 @@ struct cf_sql_error {
  */
 json_t *cf_request_sql_outcome(struct cf_request *req, const struct cf_db_result *r,
                                const char *key, const struct cf_sql_error *errors, size_t n);
+
+/* ?limit= (default 30, 1 to 100): the value, or -1 after answering 400 invalid_query. */
+int cf_query_limit(struct cf_request *req);
+
+/* ?cursor= (server/cursor.c): 0 when absent (out ""), 1 when it has min to max parts
+ * (out: a PostgreSQL bigint[] literal), -1 after answering 400 invalid_cursor. */
+#define CF_CURSOR_TEXT (CF_CURSOR_MAX_PARTS * 21 + 3)
+int cf_query_cursor(struct cf_request *req, size_t min, size_t max, char *out, size_t size);
 
 /* Called by http_server: frees a request after its reply. */
 void cf_request_free(struct cf_request *req);

@@ -42,6 +42,14 @@ const struct cf_route cf_routes[] = {
     {CF_GET, "/api/v1/me/bookmarks", cf_h_bookmarks_list, CF_AUTH_USER, 0},
     {CF_POST, "/api/v1/preview", cf_h_preview, CF_AUTH_USER,
      CF_ROUTE_JSON_BODY | CF_ROUTE_WHILE_SUSPENDED | CF_ROUTE_BEFORE_GUIDELINES},
+    /* groups */
+    {CF_GET, "/api/v1/groups", cf_h_groups_list, CF_AUTH_USER, 0},
+    {CF_POST, "/api/v1/groups", cf_h_group_create, CF_AUTH_USER, CF_ROUTE_JSON_BODY},
+    {CF_GET, "/api/v1/groups/{id}", cf_h_group_get, CF_AUTH_USER, 0},
+    {CF_PATCH, "/api/v1/groups/{id}", cf_h_group_update, CF_AUTH_USER, CF_ROUTE_JSON_BODY},
+    {CF_PUT, "/api/v1/groups/{id}/members/{user_id}", cf_h_group_member_put, CF_AUTH_USER,
+     CF_ROUTE_JSON_BODY},
+    {CF_DELETE, "/api/v1/groups/{id}/members/{user_id}", cf_h_group_member_delete, CF_AUTH_USER, 0},
     /* accounts */
     {CF_POST, "/api/v1/invitations", cf_h_invitation_create, CF_AUTH_USER, CF_ROUTE_JSON_BODY},
     {CF_POST, "/api/v1/users", cf_h_user_register, CF_AUTH_NONE, CF_ROUTE_JSON_BODY},

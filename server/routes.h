@@ -25,6 +25,14 @@ void cf_h_category_get(struct cf_request *req);
 void cf_h_category_create(struct cf_request *req);
 void cf_h_category_update(struct cf_request *req);
 
+/* h_groups.c */
+void cf_h_groups_list(struct cf_request *req);
+void cf_h_group_create(struct cf_request *req);
+void cf_h_group_get(struct cf_request *req);
+void cf_h_group_update(struct cf_request *req);
+void cf_h_group_member_put(struct cf_request *req);
+void cf_h_group_member_delete(struct cf_request *req);
+
 /* h_threads.c */
 void cf_h_threads_list(struct cf_request *req);
 void cf_h_thread_create(struct cf_request *req);

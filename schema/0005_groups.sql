@@ -1,0 +1,216 @@
+-- Roadmap step 4: mentorship groups (SPEC sections 1, 2 and 4): a group belongs to a
+-- network; one mentor (and optionally a co-mentor) and up to max_mentees mentees.
+-- Coordinators create and staff the groups of their own network, admins anywhere;
+-- every change of membership is a role action, written to the moderation log.
+
+CREATE TABLE groups (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    network_id  integer NOT NULL REFERENCES networks (id),
+    name        text NOT NULL CHECK (length(name) BETWEEN 2 AND 100),
+    description text NOT NULL DEFAULT '' CHECK (length(description) <= 2000),
+    max_mentees integer NOT NULL DEFAULT 4 CHECK (max_mentees BETWEEN 1 AND 20),
+    created_by  bigint REFERENCES users (id),
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX groups_network ON groups (network_id, id);
+
+CREATE TABLE group_members (
+    group_id bigint NOT NULL REFERENCES groups (id),
+    user_id  bigint NOT NULL REFERENCES users (id),
+    role     text NOT NULL CHECK (role IN ('mentor', 'mentee')),
+    added_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (group_id, user_id)
+);
+CREATE INDEX group_members_user ON group_members (user_id, group_id);
+
+ALTER TABLE threads ADD CONSTRAINT threads_group_fk FOREIGN KEY (group_id) REFERENCES groups (id);
+ALTER TABLE threads ADD CONSTRAINT threads_group_space
+    CHECK ((space_type = 'group') = (group_id IS NOT NULL));
+
+-- Who runs a group: admins anywhere, coordinators in their own network.
+CREATE FUNCTION cf_group_admin(p_user bigint, p_network integer) RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN EXISTS (SELECT 1 FROM users u WHERE u.id = p_user
+                   AND (u.site_role = 'admin'
+                        OR (u.site_role = 'coordinator' AND u.network_id = p_network)));
+END $$;
+
+-- Who reads a group and its threads (SPEC section 2): its members, the coordinators of
+-- its network, moderators and admins.
+CREATE FUNCTION cf_group_readable(p_user bigint, p_group bigint) RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = p_group AND m.user_id = p_user)
+        OR EXISTS (SELECT 1 FROM users u JOIN groups g ON g.id = p_group
+                   WHERE u.id = p_user
+                     AND (u.site_role IN ('moderator', 'admin')
+                          OR (u.site_role = 'coordinator' AND u.network_id = g.network_id)));
+END $$;
+
+CREATE FUNCTION cf_group_json(g groups, p_user bigint) RETURNS json
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT row_to_json(x) FROM (SELECT
+        g.id,
+        (SELECT n FROM (SELECT nw.id, nw.code, (SELECT l FROM (SELECT nw.name_en AS en,
+                                                                  nw.name_fr AS fr) l) AS name
+                        FROM networks nw WHERE nw.id = g.network_id) n) AS network,
+        g.name, g.description, g.max_mentees,
+        coalesce((SELECT json_agg(json_build_object('user', m.author, 'role', m.role,
+                                                    'added_at', cf_time(m.added_at))
+                                  ORDER BY m.role, m.added_at, m.user_id)
+                  FROM (SELECT (SELECT a FROM (SELECT u.id, u.display_name, u.handle,
+                                                      u.profession) a) AS author,
+                               gm.role, gm.added_at, gm.user_id
+                        FROM group_members gm JOIN users u ON u.id = gm.user_id
+                        WHERE gm.group_id = g.id) m), '[]'::json) AS members,
+        (SELECT gm.role FROM group_members gm
+         WHERE gm.group_id = g.id AND gm.user_id = p_user) AS my_role,
+        cf_time(g.created_at) AS created_at) x);
+END $$;
+
+-- POST (p_id NULL) or PATCH /groups: name, description, max_mentees, and on creation
+-- the network (a code or an id). {"group"} or {"error": not_found | forbidden |
+-- network_unknown | max_below_mentees}.
+CREATE FUNCTION cf_group_save(p_actor bigint, p_id bigint, p_fields jsonb) RETURNS json
+LANGUAGE plpgsql AS $$
+DECLARE
+    g groups;
+    net networks;
+    before jsonb;
+BEGIN
+    IF p_id IS NULL THEN
+        SELECT * INTO net FROM networks
+        WHERE code = upper(p_fields->>'network')
+           OR ((p_fields->>'network') ~ '^[0-9]{1,9}$' AND id = (p_fields->>'network')::integer);
+        IF NOT FOUND THEN
+            RETURN json_build_object('error', 'network_unknown');
+        ELSIF NOT cf_group_admin(p_actor, net.id) THEN
+            RETURN json_build_object('error', 'forbidden');
+        END IF;
+        INSERT INTO groups (network_id, name, description, max_mentees, created_by)
+        VALUES (net.id, p_fields->>'name', coalesce(p_fields->>'description', ''),
+                coalesce((p_fields->>'max_mentees')::integer, 4), p_actor)
+        RETURNING * INTO g;
+    ELSE
+        SELECT * INTO g FROM groups WHERE id = p_id FOR UPDATE;
+        IF NOT FOUND OR NOT cf_group_readable(p_actor, g.id) THEN
+            RETURN json_build_object('error', 'not_found');
+        ELSIF NOT cf_group_admin(p_actor, g.network_id) THEN
+            RETURN json_build_object('error', 'forbidden');
+        ELSIF (p_fields->>'max_mentees')::integer < (SELECT count(*) FROM group_members
+                                                      WHERE group_id = g.id AND role = 'mentee')
+        THEN
+            RETURN json_build_object('error', 'max_below_mentees');
+        END IF;
+        before := jsonb_build_object('name', g.name, 'description', g.description,
+                                     'max_mentees', g.max_mentees);
+        UPDATE groups SET
+            name = coalesce(p_fields->>'name', name),
+            description = coalesce(p_fields->>'description', description),
+            max_mentees = coalesce((p_fields->>'max_mentees')::integer, max_mentees)
+        WHERE id = g.id RETURNING * INTO g;
+    END IF;
+    INSERT INTO moderation_log (actor_id, action, target_type, target_id, before, after)
+    VALUES (p_actor, CASE WHEN p_id IS NULL THEN 'group.create' ELSE 'group.update' END,
+            'group', g.id, before,
+            jsonb_build_object('name', g.name, 'description', g.description,
+                               'max_mentees', g.max_mentees, 'network_id', g.network_id));
+    RETURN json_build_object('group', cf_group_json(g, p_actor));
+END $$;
+
+-- PUT /groups/{id}/members/{user_id} (p_role) or DELETE (p_role NULL). The group's
+-- row lock orders concurrent changes, so max_mentees and the two mentors hold.
+-- {"group"} or {"error": not_found | forbidden | user_unknown | group_full |
+-- mentors_full | not_a_member}.
+CREATE FUNCTION cf_group_member_set(p_actor bigint, p_group bigint, p_user bigint, p_role text,
+                                    p_reason text) RETURNS json
+LANGUAGE plpgsql AS $$
+DECLARE
+    g groups;
+    old_role text;
+BEGIN
+    SELECT * INTO g FROM groups WHERE id = p_group FOR UPDATE;
+    IF NOT FOUND OR NOT cf_group_readable(p_actor, g.id) THEN
+        RETURN json_build_object('error', 'not_found');
+    ELSIF NOT cf_group_admin(p_actor, g.network_id) THEN
+        RETURN json_build_object('error', 'forbidden');
+    ELSIF NOT EXISTS (SELECT 1 FROM users WHERE id = p_user) THEN
+        RETURN json_build_object('error', 'user_unknown');
+    END IF;
+    SELECT role INTO old_role FROM group_members WHERE group_id = g.id AND user_id = p_user;
+    IF p_role IS NULL THEN
+        IF old_role IS NULL THEN
+            RETURN json_build_object('error', 'not_a_member');
+        END IF;
+        DELETE FROM group_members WHERE group_id = g.id AND user_id = p_user;
+    ELSIF old_role IS DISTINCT FROM p_role THEN
+        IF p_role = 'mentee' AND (SELECT count(*) FROM group_members
+                                  WHERE group_id = g.id AND role = 'mentee') >= g.max_mentees THEN
+            RETURN json_build_object('error', 'group_full');
+        ELSIF p_role = 'mentor' AND (SELECT count(*) FROM group_members
+                                     WHERE group_id = g.id AND role = 'mentor') >= 2 THEN
+            RETURN json_build_object('error', 'mentors_full');
+        END IF;
+        INSERT INTO group_members (group_id, user_id, role) VALUES (g.id, p_user, p_role)
+        ON CONFLICT (group_id, user_id) DO UPDATE SET role = EXCLUDED.role;
+    END IF;
+    IF old_role IS DISTINCT FROM p_role THEN
+        INSERT INTO moderation_log (actor_id, action, target_type, target_id, reason, before,
+                                    after)
+        VALUES (p_actor, CASE WHEN p_role IS NULL THEN 'group.member.remove'
+                              ELSE 'group.member.set' END,
+                'group', g.id, coalesce(p_reason, ''),
+                jsonb_build_object('user_id', p_user, 'role', old_role),
+                jsonb_build_object('user_id', p_user, 'role', p_role));
+    END IF;
+    RETURN json_build_object('group', cf_group_json(g, p_actor));
+END $$;
+
+-- GET /groups: mine; a coordinator's network's; every group for moderators and admins.
+-- Newest first, keyset on id. JSON text.
+CREATE FUNCTION cf_group_list(p_user bigint, p_cursor bigint[], p_limit integer) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    u users;
+    ids bigint[];
+    last_id bigint := coalesce(p_cursor[1], 9223372036854775807);
+BEGIN
+    SELECT * INTO u FROM users WHERE id = p_user;
+    SELECT array_agg(g.id ORDER BY g.id DESC) INTO ids FROM (
+        SELECT g.id FROM groups g
+        WHERE g.id < last_id
+          AND (u.site_role IN ('moderator', 'admin')
+               OR (u.site_role = 'coordinator' AND g.network_id = u.network_id)
+               OR EXISTS (SELECT 1 FROM group_members m
+                          WHERE m.group_id = g.id AND m.user_id = p_user))
+        ORDER BY g.id DESC LIMIT p_limit + 1) g;
+    RETURN json_build_object(
+        'items', coalesce((SELECT json_agg(cf_group_json(g, p_user) ORDER BY g.id DESC)
+                           FROM groups g WHERE g.id = ANY (ids[1:p_limit])), '[]'::json),
+        'next_cursor', CASE WHEN cardinality(ids) > p_limit
+                            THEN cf_cursor_of(ARRAY[ids[p_limit]]) END)::text;
+END $$;
+
+-- GET /me lists my groups with my role.
+CREATE OR REPLACE FUNCTION cf_me_json(u users, session_id bigint) RETURNS json
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    current_version integer;
+BEGIN
+    SELECT max(version) INTO current_version FROM guidelines;
+    RETURN (cf_user_json(u, true)::jsonb || jsonb_build_object(
+        'email', u.email,
+        'locale', u.locale,
+        'email_notifications', u.email_notifications,
+        'guidelines_accepted', u.guidelines_version IS NOT DISTINCT FROM current_version,
+        'guidelines_version', u.guidelines_version,
+        'groups', coalesce((SELECT jsonb_agg(jsonb_build_object('id', g.id, 'name', g.name,
+                                                                'role', m.role)
+                                             ORDER BY g.name, g.id)
+                            FROM group_members m JOIN groups g ON g.id = m.group_id
+                            WHERE m.user_id = u.id), '[]'::jsonb),
+        'unread_notifications', 0,
+        'session_id', session_id))::json;
+END $$;

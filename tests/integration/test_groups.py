@@ -1,0 +1,170 @@
+"""Mentorship groups (roadmap step 4, SPEC sections 1, 2 and 4): coordinators create and
+staff the groups of their network, admins anywhere; one mentor and a co-mentor at most, up
+to max_mentees mentees (409 group_full); membership changes are logged; a group the caller
+may not read is 404; GET /me lists my groups with my role."""
+import json
+
+import pytest
+
+from harness import DATABASE_URL, Client, create_admin, problem, psql, register
+
+
+@pytest.fixture(scope="module")
+def admin(server):
+    return Client(server, create_admin()).accept_guidelines()
+
+
+@pytest.fixture(scope="module")
+def coordinator(server, admin):
+    return register(server, admin, network="NS", role="coordinator",
+                    name="Coordinator Nova").accept_guidelines()
+
+
+@pytest.fixture(scope="module")
+def other_coordinator(server, admin):
+    return register(server, admin, network="NL", role="coordinator").accept_guidelines()
+
+
+@pytest.fixture(scope="module")
+def people(server, admin):
+    return {name: register(server, admin, network="NS", name=name,
+                           profession="psychiatrist" if name.startswith("Mentor")
+                           else "family_physician").accept_guidelines()
+            for name in ("Mentor One", "Mentor Two", "Mentor Three", "Mentee A", "Mentee B",
+                         "Mentee C", "Outsider")}
+
+
+def make_group(client, network="NS", **extra):
+    r = client.call("POST", "/api/v1/groups", body={
+        "network": network, "name": "Rural pain group", "description": "Monthly, Tuesdays.",
+        **extra})
+    assert r.status == 201, r
+    return r.json()
+
+
+def put_member(client, group, member, role):
+    return client.call("PUT", f"/api/v1/groups/{group['id']}/members/{member.id}",
+                       body={"role": role})
+
+
+def test_a_coordinator_creates_and_staffs_a_group_in_their_network(coordinator, people):
+    g = make_group(coordinator, max_mentees=2)
+    assert g["network"]["code"] == "NS" and g["max_mentees"] == 2 and g["members"] == []
+    assert g["name"] == "Rural pain group" and g["description"] == "Monthly, Tuesdays."
+    r = put_member(coordinator, g, people["Mentor One"], "mentor")
+    assert r.status == 200, r
+    assert put_member(coordinator, g, people["Mentee A"], "mentee").status == 200
+    r = put_member(coordinator, g, people["Mentee B"], "mentee")
+    members = {m["user"]["id"]: m["role"] for m in r.json()["members"]}
+    assert members == {people["Mentor One"].id: "mentor", people["Mentee A"].id: "mentee",
+                       people["Mentee B"].id: "mentee"}
+    mentor = [m for m in r.json()["members"] if m["role"] == "mentor"][0]
+    assert mentor["user"]["profession"] == "psychiatrist"
+    problem(put_member(coordinator, g, people["Mentee C"], "mentee"), 409, "group_full")
+    assert put_member(coordinator, g, people["Mentor Two"], "mentor").status == 200  # co-mentor
+    problem(put_member(coordinator, g, people["Mentor Three"], "mentor"), 409, "mentors_full")
+    log = psql(DATABASE_URL, "SELECT count(*) FROM moderation_log WHERE target_type = 'group' "
+               f"AND target_id = {g['id']} AND action = 'group.member.set'")
+    assert log == "4"
+
+
+def test_members_see_their_groups_and_roles(coordinator, people):
+    g = make_group(coordinator)
+    put_member(coordinator, g, people["Mentor One"], "mentor")
+    put_member(coordinator, g, people["Mentee C"], "mentee")
+    me = people["Mentee C"].get("/api/v1/me").json()
+    assert {"id": g["id"], "name": g["name"], "role": "mentee"} in me["groups"]
+    assert people["Mentee C"].get(f"/api/v1/groups/{g['id']}").json()["my_role"] == "mentee"
+    mine = people["Mentee C"].get("/api/v1/groups").json()["items"]
+    assert g["id"] in [x["id"] for x in mine]
+    assert g["id"] not in [x["id"] for x in people["Outsider"].get("/api/v1/groups")
+                           .json()["items"]]
+
+
+def test_groups_are_404_to_those_outside_them(coordinator, other_coordinator, people, server,
+                                               admin):
+    g = make_group(coordinator)
+    put_member(coordinator, g, people["Mentee A"], "mentee")
+    moderator = register(server, admin, network="BC", role="moderator").accept_guidelines()
+    for reader in (people["Mentee A"], coordinator, moderator, admin):
+        assert reader.get(f"/api/v1/groups/{g['id']}").status == 200
+    for outsider in (people["Outsider"], other_coordinator):
+        problem(outsider.get(f"/api/v1/groups/{g['id']}"), 404, "not_found")
+        problem(put_member(outsider, g, people["Outsider"], "mentee"), 404, "not_found")
+    problem(server.get(f"/api/v1/groups/{g['id']}"), 401, "unauthenticated")
+    problem(people["Outsider"].get("/api/v1/groups/999999999"), 404, "not_found")
+    # readers who do not run the group may not staff it
+    problem(put_member(moderator, g, people["Outsider"], "mentee"), 403, "forbidden")
+    problem(put_member(people["Mentee A"], g, people["Outsider"], "mentee"), 403, "forbidden")
+
+
+def test_only_coordinators_of_the_network_and_admins_create_groups(coordinator,
+                                                                   other_coordinator, people,
+                                                                   admin):
+    problem(other_coordinator.call("POST", "/api/v1/groups",
+                                   body={"network": "NS", "name": "Not mine"}), 403, "forbidden")
+    problem(people["Outsider"].call("POST", "/api/v1/groups",
+                                    body={"network": "NS", "name": "Members cannot"}), 403,
+            "forbidden")
+    g = make_group(admin, network="PE")
+    assert g["network"]["code"] == "PE"
+    problem(admin.call("POST", "/api/v1/groups", body={"network": "XX", "name": "Nowhere"}), 422,
+            "validation_failed")
+
+
+def test_removing_a_member_ends_their_access_at_once(coordinator, people):
+    g = make_group(coordinator)
+    put_member(coordinator, g, people["Mentee B"], "mentee")
+    assert people["Mentee B"].get(f"/api/v1/groups/{g['id']}").status == 200
+    r = coordinator.call("DELETE", f"/api/v1/groups/{g['id']}/members/{people['Mentee B'].id}"
+                         "?reason=moved")
+    assert r.status == 204
+    problem(people["Mentee B"].get(f"/api/v1/groups/{g['id']}"), 404, "not_found")
+    assert g["id"] not in [x["id"] for x in people["Mentee B"].get("/api/v1/me").json()["groups"]]
+    problem(coordinator.call("DELETE",
+                             f"/api/v1/groups/{g['id']}/members/{people['Mentee B'].id}"), 404,
+            "not_a_member")
+    log = json.loads(psql(DATABASE_URL, "SELECT json_build_object('b', before, 'a', after, 'r', "
+                          "reason) FROM moderation_log WHERE target_type = 'group' AND "
+                          f"target_id = {g['id']} AND action = 'group.member.remove'"))
+    assert log["b"]["role"] == "mentee" and log["a"]["role"] is None and log["r"] == "moved"
+
+
+def test_editing_a_group(coordinator, people):
+    g = make_group(coordinator, max_mentees=3)
+    put_member(coordinator, g, people["Mentee A"], "mentee")
+    put_member(coordinator, g, people["Mentee B"], "mentee")
+    r = coordinator.call("PATCH", f"/api/v1/groups/{g['id']}",
+                         body={"name": "Pain and mood group", "max_mentees": 4})
+    assert r.status == 200 and r.json()["name"] == "Pain and mood group"
+    assert r.json()["max_mentees"] == 4
+    problem(coordinator.call("PATCH", f"/api/v1/groups/{g['id']}", body={"max_mentees": 1}), 422,
+            "validation_failed")
+    problem(people["Mentee A"].call("PATCH", f"/api/v1/groups/{g['id']}", body={"name": "Ours"}),
+            403, "forbidden")
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"network": "NS"}, "name"),
+    ({"network": "NS", "name": "x"}, "name"),
+    ({"network": "NS", "name": "n" * 101}, "name"),
+    ({"name": "No network"}, "network"),
+    ({"network": "NS", "name": "Fine", "max_mentees": 0}, "max_mentees"),
+    ({"network": "NS", "name": "Fine", "max_mentees": 21}, "max_mentees"),
+    ({"network": "NS", "name": "Fine", "description": "d" * 2001}, "description"),
+])
+def test_bad_groups_are_refused_and_change_nothing(coordinator, body, field):
+    count = psql(DATABASE_URL, "SELECT count(*) FROM groups")
+    p = problem(coordinator.call("POST", "/api/v1/groups", body=body), 422, "validation_failed")
+    assert any(e["field"] == field for e in p["errors"]), p
+    assert psql(DATABASE_URL, "SELECT count(*) FROM groups") == count
+
+
+def test_bad_member_changes(coordinator, people):
+    g = make_group(coordinator)
+    problem(coordinator.call("PUT", f"/api/v1/groups/{g['id']}/members/{people['Mentee A'].id}",
+                             body={"role": "leader"}), 422, "validation_failed")
+    problem(coordinator.call("PUT", f"/api/v1/groups/{g['id']}/members/abc",
+                             body={"role": "mentee"}), 404, "not_found")
+    problem(coordinator.call("PUT", f"/api/v1/groups/{g['id']}/members/999999999",
+                             body={"role": "mentee"}), 404, "user_unknown")

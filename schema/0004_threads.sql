@@ -100,15 +100,18 @@ CREATE TABLE threads (
     accepted_post_id        bigint,
     awaiting_response_since timestamptz,
     deleted_at              timestamptz,
+    -- the category or group the thread lives in (NULL for a conversation)
+    space_id                bigint GENERATED ALWAYS AS (coalesce(category_id, group_id)) STORED,
     CHECK ((space_type = 'category') = (category_id IS NOT NULL))
 );
--- Category lists: pinned first, then by the sort; deleted threads are left out.
-CREATE INDEX threads_category_latest ON threads
-    (category_id, pinned DESC, last_post_at DESC, id DESC) WHERE deleted_at IS NULL;
-CREATE INDEX threads_category_created ON threads
-    (category_id, pinned DESC, created_at DESC, id DESC) WHERE deleted_at IS NULL;
-CREATE INDEX threads_category_top ON threads
-    (category_id, pinned DESC, post_count DESC, id DESC) WHERE deleted_at IS NULL;
+-- Lists of one category or group: pinned first, then by the sort; deleted threads are
+-- left out.
+CREATE INDEX threads_space_latest ON threads
+    (space_type, space_id, pinned DESC, last_post_at DESC, id DESC) WHERE deleted_at IS NULL;
+CREATE INDEX threads_space_created ON threads
+    (space_type, space_id, pinned DESC, created_at DESC, id DESC) WHERE deleted_at IS NULL;
+CREATE INDEX threads_space_top ON threads
+    (space_type, space_id, pinned DESC, post_count DESC, id DESC) WHERE deleted_at IS NULL;
 -- Across categories.
 CREATE INDEX threads_latest ON threads (space_type, last_post_at DESC, id DESC)
     WHERE deleted_at IS NULL;
@@ -211,6 +214,31 @@ CREATE FUNCTION cf_thread_readable(t threads, p_user bigint, p_moderator boolean
 RETURNS boolean LANGUAGE plpgsql STABLE AS $$
 BEGIN
     RETURN t.space_type = 'category' AND (t.deleted_at IS NULL OR p_moderator);
+END $$;
+
+-- Who moderates a thread (sees deleted and hidden posts, pins, locks, moves, deletes
+-- others' posts): moderators and admins here; step 4 adds the coordinators of a
+-- group's network.
+CREATE FUNCTION cf_thread_moderator(t threads, p_user bigint) RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN t.id IS NOT NULL AND cf_is_moderator(p_user);
+END $$;
+
+-- Whether the member mentors where the thread lives (accepts answers): nobody before
+-- step 4's groups.
+CREATE FUNCTION cf_thread_mentor(t threads, p_user bigint) RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN false;
+END $$;
+
+-- Who may post in a thread the member can read: everyone in the national forum;
+-- step 4 restricts groups to their members and conversations to their participants.
+CREATE FUNCTION cf_thread_writable(t threads, p_user bigint) RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN t.space_type = 'category';
 END $$;
 
 -- ---- JSON ---------------------------------------------------------------------------
@@ -464,32 +492,57 @@ CREATE FUNCTION cf_category_touch(p_category bigint) RETURNS void LANGUAGE sql A
       AND (last_post_at IS NULL OR last_post_at < clock_timestamp() - interval '1 second')
 $$;
 
--- POST /threads. {"created": {"thread", "post"}} or {"error": category_unknown |
--- rate_limited (with retry_after)}.
-CREATE FUNCTION cf_thread_create(p_user bigint, p_category bigint, p_title text, p_kind text,
-                                 p_tags text[], p_body text, p_html text, p_mentions bigint[],
-                                 p_ack boolean, p_interval integer) RETURNS json
-LANGUAGE plpgsql AS $$
+-- Whether the member may list a space's threads: every forum category; step 4 adds
+-- groups.
+CREATE FUNCTION cf_space_readable(p_user bigint, p_type text, p_id bigint) RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN p_type = 'category';
+END $$;
+
+-- Where a new thread may go: NULL, or the error code. The national forum's categories
+-- here; step 4 adds groups.
+CREATE FUNCTION cf_space_check(p_user bigint, p_category bigint, p_group bigint) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF p_group IS NOT NULL THEN
+        RETURN 'group_unknown';
+    ELSIF NOT EXISTS (SELECT 1 FROM categories WHERE id = p_category) THEN
+        RETURN 'category_unknown';
+    END IF;
+    RETURN NULL;
+END $$;
+
+-- POST /threads, in a category or (p_group) a group. {"created": {"thread", "post"}}
+-- or {"error": category_unknown | group_unknown | forbidden | rate_limited (with
+-- retry_after)}.
+CREATE FUNCTION cf_thread_create(p_user bigint, p_category bigint, p_group bigint, p_title text,
+                                 p_kind text, p_tags text[], p_body text, p_html text,
+                                 p_mentions bigint[], p_ack boolean, p_interval integer)
+RETURNS json LANGUAGE plpgsql AS $$
 DECLARE
     t threads;
     p posts;
     wait integer;
+    refused text := cf_space_check(p_user, p_category, p_group);
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM categories WHERE id = p_category) THEN
-        RETURN json_build_object('error', 'category_unknown');
+    IF refused IS NOT NULL THEN
+        RETURN json_build_object('error', refused);
     END IF;
     wait := cf_member_posts(p_user, p_interval, true);
     IF wait > 0 THEN
         RETURN json_build_object('error', 'rate_limited', 'retry_after', wait);
     END IF;
-    INSERT INTO threads (space_type, category_id, title, kind, tags, author_id, post_count,
-                         highest_post_number)
-    VALUES ('category', p_category, p_title, p_kind, coalesce(p_tags, '{}'), p_user, 1, 1)
+    INSERT INTO threads (space_type, category_id, group_id, title, kind, tags, author_id,
+                         post_count, highest_post_number)
+    VALUES (CASE WHEN p_group IS NULL THEN 'category' ELSE 'group' END,
+            CASE WHEN p_group IS NULL THEN p_category END, p_group, p_title, p_kind,
+            coalesce(p_tags, '{}'), p_user, 1, 1)
     RETURNING * INTO t;
     p := cf_post_insert(t.id, 1, p_user, NULL, p_body, p_html, p_mentions, p_ack, p_title);
     INSERT INTO subscriptions (user_id, thread_id, level) VALUES (p_user, t.id, 'watching');
     UPDATE categories SET thread_count = thread_count + 1, last_post_at = clock_timestamp()
-    WHERE id = p_category;
+    WHERE id = t.category_id;
     RETURN json_build_object('created', json_build_object('thread', cf_thread_json(t, p_user),
                                                           'post', cf_post_json(p, p_user, false)));
 END $$;
@@ -501,15 +554,18 @@ CREATE FUNCTION cf_post_create(p_user bigint, p_thread bigint, p_reply_to bigint
                                p_interval integer) RETURNS json
 LANGUAGE plpgsql AS $$
 DECLARE
-    moderator boolean := cf_is_moderator(p_user);
+    moderator boolean;
     t threads;
     parent posts;
     p posts;
     wait integer;
 BEGIN
     SELECT * INTO t FROM threads WHERE id = p_thread FOR UPDATE;
+    moderator := cf_thread_moderator(t, p_user);
     IF NOT FOUND OR NOT cf_thread_readable(t, p_user, moderator) OR t.deleted_at IS NOT NULL THEN
         RETURN json_build_object('error', 'not_found');
+    ELSIF NOT cf_thread_writable(t, p_user) THEN
+        RETURN json_build_object('error', 'forbidden');
     ELSIF t.locked AND NOT moderator THEN
         RETURN json_build_object('error', 'thread_locked');
     ELSIF t.status = 'closed' AND NOT moderator THEN
@@ -541,7 +597,7 @@ CREATE FUNCTION cf_post_edit(p_user bigint, p_post bigint, p_version integer, p_
                              p_html text, p_mentions bigint[], p_ack boolean) RETURNS json
 LANGUAGE plpgsql AS $$
 DECLARE
-    moderator boolean := cf_is_moderator(p_user);
+    moderator boolean;
     t threads;
     p posts;
 BEGIN
@@ -549,6 +605,7 @@ BEGIN
     IF FOUND THEN
         SELECT * INTO t FROM threads WHERE id = p.thread_id;
     END IF;
+    moderator := cf_thread_moderator(t, p_user);
     IF p.id IS NULL OR NOT cf_thread_readable(t, p_user, moderator)
        OR (p.state = 'deleted' AND NOT moderator) THEN
         RETURN json_build_object('error', 'not_found');
@@ -581,7 +638,7 @@ END $$;
 CREATE FUNCTION cf_post_delete(p_user bigint, p_post bigint, p_reason text) RETURNS json
 LANGUAGE plpgsql AS $$
 DECLARE
-    moderator boolean := cf_is_moderator(p_user);
+    moderator boolean;
     t threads;
     p posts;
 BEGIN
@@ -589,6 +646,7 @@ BEGIN
     IF FOUND THEN
         SELECT * INTO t FROM threads WHERE id = p.thread_id FOR UPDATE;
     END IF;
+    moderator := cf_thread_moderator(t, p_user);
     IF p.id IS NULL OR NOT cf_thread_readable(t, p_user, moderator) OR p.state = 'deleted' THEN
         RETURN json_build_object('error', 'not_found');
     ELSIF p.author_id <> p_user AND NOT moderator THEN
@@ -622,17 +680,20 @@ END $$;
 CREATE FUNCTION cf_thread_update(p_user bigint, p_thread bigint, p_fields jsonb, p_reason text)
 RETURNS json LANGUAGE plpgsql AS $$
 DECLARE
-    moderator boolean := cf_is_moderator(p_user);
+    moderator boolean;
     t threads;
     before jsonb;
     after jsonb;
 BEGIN
     SELECT * INTO t FROM threads WHERE id = p_thread FOR UPDATE;
+    moderator := cf_thread_moderator(t, p_user);
     IF NOT FOUND OR NOT cf_thread_readable(t, p_user, moderator) THEN
         RETURN json_build_object('error', 'not_found');
     ELSIF t.author_id <> p_user AND NOT moderator THEN
         RETURN json_build_object('error', 'forbidden');
     ELSIF NOT moderator AND (p_fields ?| ARRAY['pinned', 'locked', 'category_id']) THEN
+        RETURN json_build_object('error', 'forbidden');
+    ELSIF p_fields ? 'category_id' AND t.space_type <> 'category' THEN
         RETURN json_build_object('error', 'forbidden');
     ELSIF p_fields ? 'category_id' AND NOT EXISTS (
         SELECT 1 FROM categories WHERE id = (p_fields->>'category_id')::bigint) THEN
@@ -674,18 +735,19 @@ BEGIN
 END $$;
 
 -- POST /threads/{id}/answer (p_post NULL: DELETE, withdraws the answer). Question
--- threads; the author or a moderator (mentors join with groups, step 4).
+-- threads; the author, a moderator, or a mentor where the thread lives.
 -- {"thread"} or {"error": not_found | forbidden | not_a_question | post_invalid}.
 CREATE FUNCTION cf_thread_answer(p_user bigint, p_thread bigint, p_post bigint) RETURNS json
 LANGUAGE plpgsql AS $$
 DECLARE
-    moderator boolean := cf_is_moderator(p_user);
+    moderator boolean;
     t threads;
 BEGIN
     SELECT * INTO t FROM threads WHERE id = p_thread FOR UPDATE;
+    moderator := cf_thread_moderator(t, p_user);
     IF NOT FOUND OR NOT cf_thread_readable(t, p_user, moderator) OR t.deleted_at IS NOT NULL THEN
         RETURN json_build_object('error', 'not_found');
-    ELSIF t.author_id <> p_user AND NOT moderator THEN
+    ELSIF NOT (t.author_id = p_user OR moderator OR cf_thread_mentor(t, p_user)) THEN
         RETURN json_build_object('error', 'forbidden');
     ELSIF t.kind <> 'question' THEN
         RETURN json_build_object('error', 'not_a_question');
@@ -705,7 +767,7 @@ END $$;
 CREATE FUNCTION cf_reaction_set(p_user bigint, p_post bigint, p_kind text, p_on boolean)
 RETURNS json LANGUAGE plpgsql AS $$
 DECLARE
-    moderator boolean := cf_is_moderator(p_user);
+    moderator boolean;
     t threads;
     p posts;
     changed integer;
@@ -714,8 +776,11 @@ BEGIN
     IF FOUND THEN
         SELECT * INTO t FROM threads WHERE id = p.thread_id;
     END IF;
+    moderator := cf_thread_moderator(t, p_user);
     IF p.id IS NULL OR NOT cf_thread_readable(t, p_user, moderator) OR p.state <> 'visible' THEN
         RETURN json_build_object('error', 'not_found');
+    ELSIF NOT cf_thread_writable(t, p_user) THEN
+        RETURN json_build_object('error', 'forbidden');
     ELSIF p.author_id = p_user THEN
         RETURN json_build_object('error', 'own_post');
     END IF;
@@ -741,7 +806,7 @@ END $$;
 CREATE FUNCTION cf_bookmark_set(p_user bigint, p_post bigint, p_on boolean) RETURNS json
 LANGUAGE plpgsql AS $$
 DECLARE
-    moderator boolean := cf_is_moderator(p_user);
+    moderator boolean;
     t threads;
     p posts;
 BEGIN
@@ -749,6 +814,7 @@ BEGIN
     IF FOUND THEN
         SELECT * INTO t FROM threads WHERE id = p.thread_id;
     END IF;
+    moderator := cf_thread_moderator(t, p_user);
     IF p.id IS NULL OR NOT cf_thread_readable(t, p_user, moderator) THEN
         RETURN json_build_object('error', 'not_found');
     END IF;
@@ -769,7 +835,7 @@ DECLARE
     n integer;
 BEGIN
     SELECT * INTO t FROM threads WHERE id = p_thread;
-    IF NOT FOUND OR NOT cf_thread_readable(t, p_user, cf_is_moderator(p_user)) THEN
+    IF NOT FOUND OR NOT cf_thread_readable(t, p_user, cf_thread_moderator(t, p_user)) THEN
         RETURN json_build_object('error', 'not_found');
     END IF;
     SELECT number INTO n FROM posts WHERE id = p_post AND thread_id = p_thread;
@@ -791,7 +857,7 @@ DECLARE
     t threads;
 BEGIN
     SELECT * INTO t FROM threads WHERE id = p_thread;
-    IF NOT FOUND OR NOT cf_thread_readable(t, p_user, cf_is_moderator(p_user)) THEN
+    IF NOT FOUND OR NOT cf_thread_readable(t, p_user, cf_thread_moderator(t, p_user)) THEN
         RETURN json_build_object('error', 'not_found');
     END IF;
     INSERT INTO subscriptions AS s (user_id, thread_id, level) VALUES (p_user, p_thread, p_level)
@@ -808,7 +874,7 @@ CREATE FUNCTION cf_thread_page(p_user bigint, p_thread bigint, p_tree boolean,
                                p_cursor bigint[], p_limit integer) RETURNS text
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    moderator boolean := cf_is_moderator(p_user);
+    moderator boolean;
     t threads;
     cur bigint[];
     ids bigint[];
@@ -817,6 +883,7 @@ DECLARE
     more boolean;
 BEGIN
     SELECT * INTO t FROM threads WHERE id = p_thread;
+    moderator := cf_thread_moderator(t, p_user);
     IF NOT FOUND OR NOT cf_thread_readable(t, p_user, moderator) THEN
         RETURN NULL;
     END IF;
@@ -847,36 +914,37 @@ END $$;
 -- The ids of a page of threads (keyset: every row before the cursor's key in the
 -- order of the sort), for lists without filters: static queries whose cached plans
 -- are index range scans, so a page 50,000 rows deep costs what the first does.
-CREATE FUNCTION cf_thread_ids(p_category bigint, p_sort text, c_pinned boolean,
-                              c_time timestamptz, c_count bigint, c_id bigint, p_limit integer)
+CREATE FUNCTION cf_thread_ids(p_space_type text, p_space_id bigint, p_sort text,
+                              c_pinned boolean, c_time timestamptz, c_count bigint, c_id bigint,
+                              p_limit integer)
 RETURNS bigint[] LANGUAGE plpgsql STABLE AS $$
 BEGIN
-    IF p_category IS NOT NULL AND p_sort = 'latest' THEN
+    IF p_space_id IS NOT NULL AND p_sort = 'latest' THEN
         RETURN ARRAY(SELECT t.id FROM threads t
-              WHERE t.category_id = p_category AND t.deleted_at IS NULL
+              WHERE t.space_type = p_space_type AND t.space_id = p_space_id AND t.deleted_at IS NULL
                 AND (t.pinned, t.last_post_at, t.id) < (c_pinned, c_time, c_id)
               ORDER BY t.pinned DESC, t.last_post_at DESC, t.id DESC LIMIT p_limit);
-    ELSIF p_category IS NOT NULL AND p_sort = 'created' THEN
+    ELSIF p_space_id IS NOT NULL AND p_sort = 'created' THEN
         RETURN ARRAY(SELECT t.id FROM threads t
-              WHERE t.category_id = p_category AND t.deleted_at IS NULL
+              WHERE t.space_type = p_space_type AND t.space_id = p_space_id AND t.deleted_at IS NULL
                 AND (t.pinned, t.created_at, t.id) < (c_pinned, c_time, c_id)
               ORDER BY t.pinned DESC, t.created_at DESC, t.id DESC LIMIT p_limit);
-    ELSIF p_category IS NOT NULL AND p_sort = 'top' THEN
+    ELSIF p_space_id IS NOT NULL AND p_sort = 'top' THEN
         RETURN ARRAY(SELECT t.id FROM threads t
-              WHERE t.category_id = p_category AND t.deleted_at IS NULL
+              WHERE t.space_type = p_space_type AND t.space_id = p_space_id AND t.deleted_at IS NULL
                 AND (t.pinned, t.post_count, t.id) < (c_pinned, c_count, c_id)
               ORDER BY t.pinned DESC, t.post_count DESC, t.id DESC LIMIT p_limit);
-    ELSIF p_category IS NULL AND p_sort = 'latest' THEN
+    ELSIF p_space_id IS NULL AND p_sort = 'latest' THEN
         RETURN ARRAY(SELECT t.id FROM threads t
               WHERE t.space_type = 'category' AND t.deleted_at IS NULL
                 AND (t.last_post_at, t.id) < (c_time, c_id)
               ORDER BY t.last_post_at DESC, t.id DESC LIMIT p_limit);
-    ELSIF p_category IS NULL AND p_sort = 'created' THEN
+    ELSIF p_space_id IS NULL AND p_sort = 'created' THEN
         RETURN ARRAY(SELECT t.id FROM threads t
               WHERE t.space_type = 'category' AND t.deleted_at IS NULL
                 AND (t.created_at, t.id) < (c_time, c_id)
               ORDER BY t.created_at DESC, t.id DESC LIMIT p_limit);
-    ELSIF p_category IS NULL AND p_sort = 'top' THEN
+    ELSIF p_space_id IS NULL AND p_sort = 'top' THEN
         RETURN ARRAY(SELECT t.id FROM threads t
               WHERE t.space_type = 'category' AND t.deleted_at IS NULL
                 AND (t.post_count, t.id) < (c_count, c_id)
@@ -887,40 +955,41 @@ END $$;
 
 -- The same with filters. Their "IS NULL OR" terms need a plan made for the values
 -- at hand (a generic plan cannot tell which filters apply), hence custom plans.
-CREATE FUNCTION cf_thread_ids_filtered(p_category bigint, p_sort text, c_pinned boolean,
-                                       c_time timestamptz, c_count bigint, c_id bigint,
+CREATE FUNCTION cf_thread_ids_filtered(p_space_type text, p_space_id bigint, p_sort text,
+                                       c_pinned boolean, c_time timestamptz, c_count bigint,
+                                       c_id bigint,
                                        p_limit integer, p_tag text, p_status text,
                                        p_kind text, p_author bigint)
 RETURNS bigint[] LANGUAGE plpgsql STABLE SET plan_cache_mode = force_custom_plan AS $$
 BEGIN
-    IF p_category IS NOT NULL AND p_sort = 'latest' THEN
+    IF p_space_id IS NOT NULL AND p_sort = 'latest' THEN
         RETURN ARRAY(SELECT t.id FROM threads t
-              WHERE t.category_id = p_category AND t.deleted_at IS NULL
+              WHERE t.space_type = p_space_type AND t.space_id = p_space_id AND t.deleted_at IS NULL
                 AND (t.pinned, t.last_post_at, t.id) < (c_pinned, c_time, c_id)
                 AND (p_tag IS NULL OR t.tags @> ARRAY[p_tag])
                 AND (p_status IS NULL OR t.status = p_status)
                 AND (p_kind IS NULL OR t.kind = p_kind)
                 AND (p_author IS NULL OR t.author_id = p_author)
               ORDER BY t.pinned DESC, t.last_post_at DESC, t.id DESC LIMIT p_limit);
-    ELSIF p_category IS NOT NULL AND p_sort = 'created' THEN
+    ELSIF p_space_id IS NOT NULL AND p_sort = 'created' THEN
         RETURN ARRAY(SELECT t.id FROM threads t
-              WHERE t.category_id = p_category AND t.deleted_at IS NULL
+              WHERE t.space_type = p_space_type AND t.space_id = p_space_id AND t.deleted_at IS NULL
                 AND (t.pinned, t.created_at, t.id) < (c_pinned, c_time, c_id)
                 AND (p_tag IS NULL OR t.tags @> ARRAY[p_tag])
                 AND (p_status IS NULL OR t.status = p_status)
                 AND (p_kind IS NULL OR t.kind = p_kind)
                 AND (p_author IS NULL OR t.author_id = p_author)
               ORDER BY t.pinned DESC, t.created_at DESC, t.id DESC LIMIT p_limit);
-    ELSIF p_category IS NOT NULL AND p_sort = 'top' THEN
+    ELSIF p_space_id IS NOT NULL AND p_sort = 'top' THEN
         RETURN ARRAY(SELECT t.id FROM threads t
-              WHERE t.category_id = p_category AND t.deleted_at IS NULL
+              WHERE t.space_type = p_space_type AND t.space_id = p_space_id AND t.deleted_at IS NULL
                 AND (t.pinned, t.post_count, t.id) < (c_pinned, c_count, c_id)
                 AND (p_tag IS NULL OR t.tags @> ARRAY[p_tag])
                 AND (p_status IS NULL OR t.status = p_status)
                 AND (p_kind IS NULL OR t.kind = p_kind)
                 AND (p_author IS NULL OR t.author_id = p_author)
               ORDER BY t.pinned DESC, t.post_count DESC, t.id DESC LIMIT p_limit);
-    ELSIF p_category IS NULL AND p_sort = 'latest' THEN
+    ELSIF p_space_id IS NULL AND p_sort = 'latest' THEN
         RETURN ARRAY(SELECT t.id FROM threads t
               WHERE t.space_type = 'category' AND t.deleted_at IS NULL
                 AND (t.last_post_at, t.id) < (c_time, c_id)
@@ -929,7 +998,7 @@ BEGIN
                 AND (p_kind IS NULL OR t.kind = p_kind)
                 AND (p_author IS NULL OR t.author_id = p_author)
               ORDER BY t.last_post_at DESC, t.id DESC LIMIT p_limit);
-    ELSIF p_category IS NULL AND p_sort = 'created' THEN
+    ELSIF p_space_id IS NULL AND p_sort = 'created' THEN
         RETURN ARRAY(SELECT t.id FROM threads t
               WHERE t.space_type = 'category' AND t.deleted_at IS NULL
                 AND (t.created_at, t.id) < (c_time, c_id)
@@ -938,7 +1007,7 @@ BEGIN
                 AND (p_kind IS NULL OR t.kind = p_kind)
                 AND (p_author IS NULL OR t.author_id = p_author)
               ORDER BY t.created_at DESC, t.id DESC LIMIT p_limit);
-    ELSIF p_category IS NULL AND p_sort = 'top' THEN
+    ELSIF p_space_id IS NULL AND p_sort = 'top' THEN
         RETURN ARRAY(SELECT t.id FROM threads t
               WHERE t.space_type = 'category' AND t.deleted_at IS NULL
                 AND (t.post_count, t.id) < (c_count, c_id)
@@ -954,9 +1023,9 @@ END $$;
 -- GET /threads: threads the member may read, newest activity first (or created,
 -- or most posts), pinned first within a category; keyset pages.
 -- {"items", "next_cursor"} (JSON text).
-CREATE FUNCTION cf_thread_list(p_user bigint, p_category bigint, p_tag text, p_status text,
-                               p_kind text, p_author bigint, p_sort text, p_cursor bigint[],
-                               p_limit integer) RETURNS text
+CREATE FUNCTION cf_thread_list(p_user bigint, p_category bigint, p_group bigint, p_tag text,
+                               p_status text, p_kind text, p_author bigint, p_sort text,
+                               p_cursor bigint[], p_limit integer) RETURNS text
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     -- the first page starts after a key greater than any row's
@@ -966,7 +1035,12 @@ DECLARE
     c_id bigint := 9223372036854775807;
     ids bigint[];
     last threads;
+    space_type text := CASE WHEN p_group IS NULL THEN 'category' ELSE 'group' END;
+    space_id bigint := coalesce(p_group, p_category);
 BEGIN
+    IF p_group IS NOT NULL AND NOT cf_space_readable(p_user, 'group', p_group) THEN
+        RETURN NULL;
+    END IF;
     IF cardinality(p_cursor) = 3 THEN
         c_pinned := p_cursor[1] = 1;
         c_time := cf_from_epoch_us(p_cursor[2]);
@@ -974,9 +1048,10 @@ BEGIN
         c_id := p_cursor[3];
     END IF;
     IF p_tag IS NULL AND p_status IS NULL AND p_kind IS NULL AND p_author IS NULL THEN
-        ids := cf_thread_ids(p_category, p_sort, c_pinned, c_time, c_count, c_id, p_limit + 1);
+        ids := cf_thread_ids(space_type, space_id, p_sort, c_pinned, c_time, c_count, c_id,
+                             p_limit + 1);
     ELSE
-        ids := cf_thread_ids_filtered(p_category, p_sort, c_pinned, c_time, c_count, c_id,
+        ids := cf_thread_ids_filtered(space_type, space_id, p_sort, c_pinned, c_time, c_count, c_id,
                                       p_limit + 1, p_tag, p_status, p_kind, p_author);
     END IF;
     IF cardinality(ids) > p_limit THEN
@@ -984,7 +1059,7 @@ BEGIN
     END IF;
     RETURN '{"items":' || cf_threads_text(p_user, ids[1:p_limit]) || ',"next_cursor":'
         || CASE WHEN last.id IS NOT NULL THEN to_json(cf_cursor_of(ARRAY[
-            CASE WHEN p_category IS NOT NULL AND last.pinned THEN 1 ELSE 0 END,
+            CASE WHEN space_id IS NOT NULL AND last.pinned THEN 1 ELSE 0 END,
             CASE p_sort WHEN 'latest' THEN cf_epoch_us(last.last_post_at)
                         WHEN 'created' THEN cf_epoch_us(last.created_at)
                         ELSE last.post_count END,
@@ -995,7 +1070,7 @@ END $$;
 CREATE FUNCTION cf_post_get(p_user bigint, p_post bigint) RETURNS json
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    moderator boolean := cf_is_moderator(p_user);
+    moderator boolean;
     p posts;
     t threads;
 BEGIN
@@ -1004,6 +1079,7 @@ BEGIN
         RETURN NULL;
     END IF;
     SELECT * INTO t FROM threads WHERE id = p.thread_id;
+    moderator := cf_thread_moderator(t, p_user);
     IF NOT cf_thread_readable(t, p_user, moderator) THEN
         RETURN NULL;
     END IF;
@@ -1014,7 +1090,7 @@ END $$;
 CREATE FUNCTION cf_post_revisions(p_user bigint, p_post bigint) RETURNS json
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    moderator boolean := cf_is_moderator(p_user);
+    moderator boolean;
     p posts;
     t threads;
 BEGIN
@@ -1023,6 +1099,7 @@ BEGIN
         RETURN NULL;
     END IF;
     SELECT * INTO t FROM threads WHERE id = p.thread_id;
+    moderator := cf_thread_moderator(t, p_user);
     IF NOT cf_thread_readable(t, p_user, moderator)
        OR NOT (p.author_id = p_user OR moderator) THEN
         RETURN NULL;
@@ -1039,28 +1116,30 @@ END $$;
 CREATE FUNCTION cf_bookmark_list(p_user bigint, p_cursor bigint[], p_limit integer) RETURNS json
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    moderator boolean := cf_is_moderator(p_user);
-    cur bigint[];
+    cur bigint[] := p_cursor;
     items json;
     last_at timestamptz;
     last_post bigint;
     n integer;
 BEGIN
-    cur := p_cursor;
+    -- only what the member may still read (a bookmark outlives a group membership)
     SELECT json_agg(json_build_object(
-               'post', cf_post_json(p, p_user, moderator),
-               'thread', json_build_object('id', t.id, 'title', t.title),
+               'post', cf_post_json(b.p, p_user, b.moderator),
+               'thread', json_build_object('id', (b.t).id, 'title', (b.t).title),
                'bookmarked_at', cf_time(b.created_at)) ORDER BY b.created_at DESC, b.post_id DESC),
            count(*),
            (array_agg(b.created_at ORDER BY b.created_at, b.post_id))[1],
            (array_agg(b.post_id ORDER BY b.created_at, b.post_id))[1]
     INTO items, n, last_at, last_post
-    FROM (SELECT * FROM bookmarks
-          WHERE user_id = p_user
-            AND (cur IS NULL OR (created_at, post_id) < (cf_from_epoch_us(cur[1]), cur[2]))
-          ORDER BY created_at DESC, post_id DESC LIMIT p_limit) b
-    JOIN posts p ON p.id = b.post_id
-    JOIN threads t ON t.id = p.thread_id;
+    FROM (SELECT bm.created_at, bm.post_id, p, t, m.moderator
+          FROM bookmarks bm
+          JOIN posts p ON p.id = bm.post_id
+          JOIN threads t ON t.id = p.thread_id
+          CROSS JOIN LATERAL (SELECT cf_thread_moderator(t, p_user) AS moderator) m
+          WHERE bm.user_id = p_user
+            AND (cur IS NULL OR (bm.created_at, bm.post_id) < (cf_from_epoch_us(cur[1]), cur[2]))
+            AND cf_thread_readable(t, p_user, m.moderator)
+          ORDER BY bm.created_at DESC, bm.post_id DESC LIMIT p_limit) b;
     RETURN json_build_object(
         'items', coalesce(items, '[]'::json),
         'next_cursor', CASE WHEN n = p_limit AND EXISTS (

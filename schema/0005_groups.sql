@@ -214,3 +214,93 @@ BEGIN
         'unread_notifications', 0,
         'session_id', session_id))::json;
 END $$;
+
+-- ---- group threads: the forum's machinery, with the access of SPEC section 2 --------
+
+CREATE INDEX threads_group ON threads (group_id) WHERE group_id IS NOT NULL;
+
+-- Read: a category thread, every member; a group thread, those who read the group.
+-- Deleted threads only for those who moderate them. Conversations: step 4's next part.
+CREATE OR REPLACE FUNCTION cf_thread_readable(t threads, p_user bigint, p_moderator boolean)
+RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF t.id IS NULL OR (t.deleted_at IS NOT NULL AND NOT p_moderator) THEN
+        RETURN false;
+    ELSIF t.space_type = 'category' THEN
+        RETURN true;
+    ELSIF t.space_type = 'group' THEN
+        RETURN cf_group_readable(p_user, t.group_id);
+    END IF;
+    RETURN false;
+END $$;
+
+-- Moderate: moderators and admins everywhere; coordinators in their network's groups.
+CREATE OR REPLACE FUNCTION cf_thread_moderator(t threads, p_user bigint) RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF t.id IS NULL THEN
+        RETURN false;
+    ELSIF cf_is_moderator(p_user) THEN
+        RETURN true;
+    ELSIF t.space_type = 'group' THEN
+        RETURN EXISTS (SELECT 1 FROM users u JOIN groups g ON g.id = t.group_id
+                       WHERE u.id = p_user AND u.site_role = 'coordinator'
+                         AND u.network_id = g.network_id);
+    END IF;
+    RETURN false;
+END $$;
+
+-- Write (start threads, reply, react): every member in the forum; a group's members
+-- (not the coordinators, moderators and admins who read it) in a group.
+CREATE OR REPLACE FUNCTION cf_thread_writable(t threads, p_user bigint) RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF t.space_type = 'category' THEN
+        RETURN true;
+    ELSIF t.space_type = 'group' THEN
+        RETURN EXISTS (SELECT 1 FROM group_members
+                       WHERE group_id = t.group_id AND user_id = p_user);
+    END IF;
+    RETURN false;
+END $$;
+
+-- A mentor accepts answers: a group's mentor in its threads; in the national forum,
+-- anyone who mentors a group.
+CREATE OR REPLACE FUNCTION cf_thread_mentor(t threads, p_user bigint) RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF t.space_type = 'group' THEN
+        RETURN EXISTS (SELECT 1 FROM group_members
+                       WHERE group_id = t.group_id AND user_id = p_user AND role = 'mentor');
+    END IF;
+    RETURN EXISTS (SELECT 1 FROM group_members WHERE user_id = p_user AND role = 'mentor');
+END $$;
+
+CREATE OR REPLACE FUNCTION cf_space_readable(p_user bigint, p_type text, p_id bigint)
+RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF p_type = 'group' THEN
+        RETURN cf_group_readable(p_user, p_id);
+    END IF;
+    RETURN p_type = 'category';
+END $$;
+
+-- A new thread in a group: the group must be one the member reads (else it does not
+-- exist for them) and they must be in it.
+CREATE OR REPLACE FUNCTION cf_space_check(p_user bigint, p_category bigint, p_group bigint)
+RETURNS text LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF p_group IS NOT NULL THEN
+        IF NOT EXISTS (SELECT 1 FROM groups WHERE id = p_group)
+           OR NOT cf_group_readable(p_user, p_group) THEN
+            RETURN 'group_unknown';
+        ELSIF NOT EXISTS (SELECT 1 FROM group_members
+                          WHERE group_id = p_group AND user_id = p_user) THEN
+            RETURN 'forbidden';
+        END IF;
+        RETURN NULL;
+    ELSIF NOT EXISTS (SELECT 1 FROM categories WHERE id = p_category) THEN
+        RETURN 'category_unknown';
+    END IF;
+    RETURN NULL;
+END $$;

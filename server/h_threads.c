@@ -28,9 +28,9 @@
 static struct cf_db_stmt q_list = CF_DB_STMT(
     "thread_list",
     "SELECT cf_thread_list($1, CASE WHEN $2::text IS NULL THEN NULL ELSE coalesce((SELECT id FROM "
-    "categories WHERE id::text = $2 OR slug = $2), -1) END, $3, $4, $5, $6, $7, $8::bigint[], "
-    "$9)",
-    9);
+    "categories WHERE id::text = $2 OR slug = $2), -1) END, $3, $4, $5, $6, $7, $8, "
+    "$9::bigint[], $10)",
+    10);
 static struct cf_db_stmt q_page =
     CF_DB_STMT("thread_page", "SELECT cf_thread_page($1, $2, $3, $4::bigint[], $5)", 5);
 static struct cf_db_stmt q_mentions = CF_DB_STMT(
@@ -40,7 +40,7 @@ static struct cf_db_stmt q_mentions = CF_DB_STMT(
     1);
 static struct cf_db_stmt q_thread_create = CF_DB_STMT(
     "thread_create",
-    "SELECT cf_thread_create($1, $2, $3, $4, $5::text[], $6, $7, $8::bigint[], $9, $10)", 10);
+    "SELECT cf_thread_create($1, $2, $3, $4, $5, $6::text[], $7, $8, $9::bigint[], $10, $11)", 11);
 static struct cf_db_stmt q_post_create =
     CF_DB_STMT("post_create", "SELECT cf_post_create($1, $2, $3, $4, $5, $6::bigint[], $7, $8)", 8);
 static struct cf_db_stmt q_post_edit =
@@ -74,6 +74,7 @@ static const struct cf_sql_error write_errors[] = {
     {"not_a_question", 409, "only question threads have an accepted answer", NULL},
     {"own_post", 409, "you cannot react to your own post", NULL},
     {"category_unknown", 422, "no such category", "category_id"},
+    {"group_unknown", 422, "no such group", "group_id"},
     {"reply_to_invalid", 422, "not a post of this thread", "reply_to"},
     {"post_invalid", 422, "not a reply of this thread that readers can see", "post_id"},
 };
@@ -315,9 +316,19 @@ void cf_h_threads_list(struct cf_request *req)
         query_enum(req, "status", statuses, &status) < 0 ||
         query_enum(req, "kind", kinds, &kind) < 0)
         return;
-    if (cf_request_query(req, "group") != NULL) {
-        cf_reply_problem(req, 400, "invalid_query",
-                         "group spaces arrive with roadmap step 4; this server has none yet");
+    const char *group = cf_request_query(req, "group");
+    char group_id[24];
+    if (group != NULL) {
+        char *end;
+        long long v = strtoll(group, &end, 10);
+        if (*group == '\0' || *end != '\0' || v < 1) {
+            cf_reply_problem(req, 400, "invalid_query", "group is a group's id");
+            return;
+        }
+        id_text(group_id, v);
+    }
+    if (group != NULL && cf_request_query(req, "category") != NULL) {
+        cf_reply_problem(req, 400, "invalid_query", "give a category or a group, not both");
         return;
     }
     const char *category = cf_request_query(req, "category");
@@ -350,6 +361,7 @@ void cf_h_threads_list(struct cf_request *req)
     snprintf(lim, sizeof(lim), "%d", limit);
     const char *params[] = {user,
                             category,
+                            group ? group_id : NULL,
                             tag,
                             status,
                             kind,
@@ -368,8 +380,19 @@ static void thread_create_rendered(struct compose *c, const char *html, const ch
     char user[24], wait[12];
     id_text(user, req->auth.user_id);
     snprintf(wait, sizeof(wait), "%d", interval(req, 1));
-    const char *params[] = {user,       c->scratch[0], c->text[0], c->text[1],    c->text[2],
-                            c->text[3], html,          ids,        c->scratch[1], wait};
+    /* scratch[0]: the category, scratch[2]: the group (empty when none) */
+    int in_group = c->scratch[2][0] != '\0';
+    const char *params[] = {user,
+                            in_group ? NULL : c->scratch[0],
+                            in_group ? c->scratch[2] : NULL,
+                            c->text[0],
+                            c->text[1],
+                            c->text[2],
+                            c->text[3],
+                            html,
+                            ids,
+                            c->scratch[1],
+                            wait};
     req->success_status = 201;
     cf_db_query(req->worker->db, &q_thread_create, params, on_thread_created, req);
 }
@@ -380,8 +403,9 @@ void cf_h_thread_create(struct cf_request *req)
     const char *title = cf_body_string(req, "title", 3, 200, &errors);
     const char *body = cf_body_string(req, "body", 1, BODY_MAX, &errors);
     const char *kind = cf_body_string(req, "kind", 1, 20, &errors);
-    int64_t category = 0;
+    int64_t category = 0, group = 0;
     int has_category = cf_body_int(req, "category_id", &category, &errors);
+    int has_group = cf_body_int(req, "group_id", &group, &errors);
     char *tags = body_tags(req, &errors);
     const char *ack = body_ack(req, &errors);
     if (title == NULL && json_object_get(req->body, "title") == NULL)
@@ -390,11 +414,11 @@ void cf_h_thread_create(struct cf_request *req)
         cf_errors_add(&errors, "body", "required", "the first post");
     if (kind != NULL && !in_list(kind, kinds))
         cf_errors_add(&errors, "kind", "invalid", "discussion, case or question");
-    if (json_object_get(req->body, "group_id") != NULL)
-        cf_errors_add(&errors, "group_id", "unsupported",
-                      "group spaces arrive with roadmap step 4");
-    else if (!has_category && json_object_get(req->body, "category_id") == NULL)
-        cf_errors_add(&errors, "category_id", "required", "the category to post in");
+    if (has_category && has_group)
+        cf_errors_add(&errors, "group_id", "conflict", "a thread goes in a category or a group");
+    else if (!has_category && !has_group && json_object_get(req->body, "category_id") == NULL &&
+             json_object_get(req->body, "group_id") == NULL)
+        cf_errors_add(&errors, "category_id", "required", "the category (or group_id) to post in");
     if (errors != NULL) {
         cf_free(tags);
         cf_reply_invalid(req, errors);
@@ -402,6 +426,8 @@ void cf_h_thread_create(struct cf_request *req)
     }
     struct compose *c = compose_new(req, thread_create_rendered);
     id_text(c->scratch[0], category);
+    if (has_group)
+        id_text(c->scratch[2], group);
     snprintf(c->scratch[1], sizeof(c->scratch[1]), "%s", ack);
     c->text[0] = title;
     c->text[1] = kind ? kind : "discussion";

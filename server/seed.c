@@ -162,7 +162,8 @@ static int make_thread(struct seed *s, json_t *t, const char *const *names, cons
     cf_free(cat);
     const char *params[] = {user, category_id, title, kind, tags, body, html};
     created = one_value(s,
-                        "SELECT (cf_thread_create($1, $2, $3, $4, $5::text[], $6, $7, NULL, false,"
+                        "SELECT (cf_thread_create($1, $2, NULL, $3, $4, $5::text[], $6, $7, NULL,"
+                        " false,"
                         " 0)::jsonb) #>> '{created,thread,id}'",
                         7, params);
     if (created == NULL)

@@ -185,7 +185,8 @@ def test_lists_and_threads_answer_304_to_their_etag(alice, category):
 
 @pytest.mark.parametrize("query", [
     "limit=0", "limit=101", "limit=ten", "sort=best", "status=pending", "kind=poll",
-    "tag=Bad%20Tag", "author=abc", "cursor=not-a-cursor!", "cursor=AAAA", "group=1",
+    "tag=Bad%20Tag", "author=abc", "cursor=not-a-cursor!", "cursor=AAAA", "group=abc",
+    "group=0", "group=1&category=general",
 ])
 def test_bad_list_queries_are_400(alice, query):
     r = alice.get(f"/api/v1/threads?{query}")

@@ -168,3 +168,101 @@ def test_bad_member_changes(coordinator, people):
                              body={"role": "mentee"}), 404, "not_found")
     problem(coordinator.call("PUT", f"/api/v1/groups/{g['id']}/members/999999999",
                              body={"role": "mentee"}), 404, "user_unknown")
+
+
+# ---- group threads: the forum's machinery, the access of SPEC section 2 -------------
+
+@pytest.fixture(scope="module")
+def staffed(coordinator, people):
+    g = make_group(coordinator, max_mentees=3)
+    put_member(coordinator, g, people["Mentor One"], "mentor")
+    put_member(coordinator, g, people["Mentee A"], "mentee")
+    put_member(coordinator, g, people["Mentee B"], "mentee")
+    return g
+
+
+def group_thread(client, group, title="Case: tapering in our group", **extra):
+    r = client.call("POST", "/api/v1/threads", body={
+        "group_id": group["id"], "title": title, "body": "Details for the group.", **extra})
+    assert r.status == 201, r
+    return r.json()
+
+
+def test_group_members_start_threads_and_reply(staffed, people):
+    out = group_thread(people["Mentee A"], staffed, kind="question")
+    t = out["thread"]
+    assert t["space"] == {"type": "group", "id": staffed["id"]}
+    r = people["Mentor One"].call("POST", f"/api/v1/threads/{t['id']}/posts",
+                                  body={"body": "Start at 10% a month."})
+    assert r.status == 201, r
+    listed = people["Mentee B"].get(f"/api/v1/threads?group={staffed['id']}").json()["items"]
+    assert t["id"] in [x["id"] for x in listed]
+    # a group's thread never shows in the national forum's lists
+    everywhere = people["Mentee A"].get("/api/v1/threads?limit=100").json()["items"]
+    assert t["id"] not in [x["id"] for x in everywhere]
+    # the group's mentor accepts the answer
+    r = people["Mentor One"].call("POST", f"/api/v1/threads/{t['id']}/answer",
+                                  body={"post_id": r.json()["id"]})
+    assert r.status == 200 and r.json()["status"] == "resolved"
+
+
+def test_group_threads_are_404_outside_the_group(staffed, people, other_coordinator, server,
+                                                 admin):
+    out = group_thread(people["Mentee A"], staffed, title="Private case")
+    t, post = out["thread"], out["post"]
+    outsider = people["Outsider"]
+    for path in (f"/api/v1/threads/{t['id']}", f"/api/v1/posts/{post['id']}",
+                 f"/api/v1/posts/{post['id']}/revisions",
+                 f"/api/v1/threads?group={staffed['id']}"):
+        for who in (outsider, other_coordinator):
+            problem(who.get(path), 404, "not_found")
+    for method, path, body in [
+            ("POST", f"/api/v1/threads/{t['id']}/posts", {"body": "x"}),
+            ("PATCH", f"/api/v1/threads/{t['id']}", {"title": "Taken over"}),
+            ("PATCH", f"/api/v1/posts/{post['id']}", {"body": "x", "version": 1}),
+            ("DELETE", f"/api/v1/posts/{post['id']}", None),
+            ("PUT", f"/api/v1/posts/{post['id']}/reactions/helpful", None),
+            ("PUT", f"/api/v1/posts/{post['id']}/bookmark", None),
+            ("POST", f"/api/v1/threads/{t['id']}/read", {"post_id": post["id"]}),
+            ("PUT", f"/api/v1/threads/{t['id']}/subscription", {"level": "muted"})]:
+        problem(outsider.call(method, path, body=body), 404, "not_found")
+    r = outsider.call("POST", "/api/v1/threads", body={
+        "group_id": staffed["id"], "title": "Sneaking in", "body": "x"})
+    p = problem(r, 422, "validation_failed")
+    assert p["errors"][0]["field"] == "group_id"
+
+
+def test_readers_who_are_not_members_read_but_do_not_write(staffed, people, coordinator, server,
+                                                           admin):
+    out = group_thread(people["Mentee A"], staffed, title="Read by staff")
+    t, post = out["thread"], out["post"]
+    moderator = register(server, admin, network="ON", role="moderator").accept_guidelines()
+    for reader in (coordinator, moderator, admin):
+        assert reader.get(f"/api/v1/threads/{t['id']}").status == 200
+        problem(reader.call("POST", f"/api/v1/threads/{t['id']}/posts", body={"body": "x"}), 403,
+                "forbidden")
+        problem(reader.call("PUT", f"/api/v1/posts/{post['id']}/reactions/thanks"), 403,
+                "forbidden")
+    problem(coordinator.call("POST", "/api/v1/threads", body={
+        "group_id": staffed["id"], "title": "Not a member", "body": "x"}), 403, "forbidden")
+    # coordinators moderate their network's groups: pin and lock, logged
+    r = coordinator.call("PATCH", f"/api/v1/threads/{t['id']}",
+                         body={"pinned": True, "locked": True, "reason": "keep on top"})
+    assert r.status == 200 and r.json()["pinned"] and r.json()["locked"]
+    problem(people["Mentee B"].call("POST", f"/api/v1/threads/{t['id']}/posts",
+                                    body={"body": "late"}), 409, "thread_locked")
+    problem(coordinator.call("PATCH", f"/api/v1/threads/{t['id']}",
+                             body={"category_id": 1, "reason": "move"}), 403, "forbidden")
+
+
+def test_a_removed_member_loses_the_group_threads_at_once(coordinator, people):
+    g = make_group(coordinator)
+    put_member(coordinator, g, people["Mentee C"], "mentee")
+    out = group_thread(people["Mentee C"], g, title="Before removal")
+    people["Mentee C"].call("PUT", f"/api/v1/posts/{out['post']['id']}/bookmark")
+    assert people["Mentee C"].get(f"/api/v1/threads/{out['thread']['id']}").status == 200
+    coordinator.call("DELETE", f"/api/v1/groups/{g['id']}/members/{people['Mentee C'].id}")
+    problem(people["Mentee C"].get(f"/api/v1/threads/{out['thread']['id']}"), 404, "not_found")
+    problem(people["Mentee C"].get(f"/api/v1/posts/{out['post']['id']}"), 404, "not_found")
+    marks = people["Mentee C"].get("/api/v1/me/bookmarks?limit=100").json()["items"]
+    assert out["post"]["id"] not in [m["post"]["id"] for m in marks]

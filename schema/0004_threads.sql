@@ -120,6 +120,15 @@ CREATE INDEX threads_created ON threads (space_type, created_at DESC, id DESC)
 CREATE INDEX threads_author ON threads (author_id, last_post_at DESC, id DESC);
 CREATE INDEX threads_tags ON threads USING gin (tags);
 
+-- The members of a conversation (a thread whose space is itself): step 4 reads them.
+CREATE TABLE conversation_participants (
+    thread_id bigint NOT NULL REFERENCES threads (id),
+    user_id   bigint NOT NULL REFERENCES users (id),
+    added_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (thread_id, user_id)
+);
+CREATE INDEX conversation_participants_user ON conversation_participants (user_id, thread_id);
+
 CREATE TABLE posts (
     id                   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     thread_id            bigint NOT NULL REFERENCES threads (id),
@@ -341,7 +350,7 @@ BEGIN
     RETURN left((SELECT row_to_json(x)::text FROM (SELECT
         t.id,
         (SELECT sp FROM (SELECT t.space_type AS type,
-                                coalesce(t.category_id, t.group_id) AS id) sp) AS space,
+                                coalesce(t.category_id, t.group_id, t.id) AS id) sp) AS space,
         t.title, t.kind, t.status, t.tags, t.pinned, t.locked,
         (SELECT a FROM (SELECT u.id, u.display_name, u.handle, u.profession
                         FROM users u WHERE u.id = t.author_id) a) AS author,
@@ -350,7 +359,13 @@ BEGIN
         t.post_count,
         t.accepted_post_id,
         cf_time(t.awaiting_response_since) AS awaiting_response_since,
-        t.deleted_at IS NOT NULL AS deleted) x), -1);
+        t.deleted_at IS NOT NULL AS deleted) x), -1)
+        -- conversations add their participants (SPEC section 4)
+        || CASE WHEN t.space_type = 'conversation' THEN ',"participants":' || coalesce((
+               SELECT json_agg(a ORDER BY a.id)::text
+               FROM (SELECT u.id, u.display_name, u.handle, u.profession
+                     FROM conversation_participants cp JOIN users u ON u.id = cp.user_id
+                     WHERE cp.thread_id = t.id) a), '[]') ELSE '' END;
 END $$;
 
 ALTER TABLE threads ADD COLUMN json_public text;

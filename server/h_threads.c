@@ -41,6 +41,11 @@ static struct cf_db_stmt q_mentions = CF_DB_STMT(
 static struct cf_db_stmt q_thread_create = CF_DB_STMT(
     "thread_create",
     "SELECT cf_thread_create($1, $2, $3, $4, $5, $6::text[], $7, $8, $9::bigint[], $10, $11)", 11);
+static struct cf_db_stmt q_conversation_create = CF_DB_STMT(
+    "conversation_create",
+    "SELECT cf_conversation_create($1, $2::bigint[], $3, $4, $5, $6::bigint[], $7, $8)", 8);
+static struct cf_db_stmt q_conversation_list =
+    CF_DB_STMT("conversation_list", "SELECT cf_conversation_list($1, $2::bigint[], $3)", 3);
 static struct cf_db_stmt q_post_create =
     CF_DB_STMT("post_create", "SELECT cf_post_create($1, $2, $3, $4, $5, $6::bigint[], $7, $8)", 8);
 static struct cf_db_stmt q_post_edit =
@@ -76,6 +81,7 @@ static const struct cf_sql_error write_errors[] = {
     {"category_unknown", 422, "no such category", "category_id"},
     {"group_unknown", 422, "no such group", "group_id"},
     {"reply_to_invalid", 422, "not a post of this thread", "reply_to"},
+    {"participants_unknown", 422, "name one or more other members by id", "participant_ids"},
     {"post_invalid", 422, "not a reply of this thread that readers can see", "post_id"},
 };
 #define NWRITE_ERRORS (sizeof(write_errors) / sizeof(write_errors[0]))
@@ -435,6 +441,79 @@ void cf_h_thread_create(struct cf_request *req)
     c->text[2] = c->owned;
     c->text[3] = body;
     compose_run(c, body);
+}
+
+/* ---- conversations ---- */
+
+#define PARTICIPANTS_MAX 20
+
+static void conversation_rendered(struct compose *c, const char *html, const char *ids)
+{
+    struct cf_request *req = c->req;
+    char user[24], wait[12];
+    id_text(user, req->auth.user_id);
+    snprintf(wait, sizeof(wait), "%d", interval(req, 1));
+    const char *params[] = {user, c->owned, c->text[0], c->text[1], html, ids, c->scratch[0], wait};
+    req->success_status = 201;
+    cf_db_query(req->worker->db, &q_conversation_create, params, on_thread_written, req);
+}
+
+void cf_h_conversation_create(struct cf_request *req)
+{
+    json_t *errors = NULL;
+    const char *title = cf_body_string(req, "title", 3, 200, &errors);
+    const char *body = cf_body_string(req, "body", 1, BODY_MAX, &errors);
+    const char *ack = body_ack(req, &errors);
+    json_t *list = json_object_get(req->body, "participant_ids");
+    if (title == NULL && json_object_get(req->body, "title") == NULL)
+        cf_errors_add(&errors, "title", "required", "a title of 3 to 200 characters");
+    if (body == NULL && json_object_get(req->body, "body") == NULL)
+        cf_errors_add(&errors, "body", "required", "the first message");
+    if (!json_is_array(list) || json_array_size(list) == 0 ||
+        json_array_size(list) > PARTICIPANTS_MAX)
+        cf_errors_add(&errors, "participant_ids", list ? "invalid" : "required",
+                      "1 to 20 member ids");
+    char *ids = NULL;
+    if (errors == NULL) {
+        ids = cf_malloc(PARTICIPANTS_MAX * 21 + 3);
+        size_t len = 0;
+        ids[len++] = '{';
+        for (size_t i = 0; i < json_array_size(list) && errors == NULL; i++) {
+            json_t *v = json_array_get(list, i);
+            if (!json_is_integer(v) || json_integer_value(v) < 1)
+                cf_errors_add(&errors, "participant_ids", "invalid", "1 to 20 member ids");
+            else
+                len += (size_t)snprintf(ids + len, PARTICIPANTS_MAX * 21 + 3 - len, "%s%lld",
+                                        i ? "," : "", (long long)json_integer_value(v));
+        }
+        ids[len++] = '}';
+        ids[len] = '\0';
+    }
+    if (errors != NULL) {
+        cf_free(ids);
+        cf_reply_invalid(req, errors);
+        return;
+    }
+    struct compose *c = compose_new(req, conversation_rendered);
+    c->owned = ids;
+    c->text[0] = title;
+    c->text[1] = body;
+    snprintf(c->scratch[0], sizeof(c->scratch[0]), "%s", ack);
+    compose_run(c, body);
+}
+
+void cf_h_conversations_list(struct cf_request *req)
+{
+    int limit = cf_query_limit(req);
+    char cursor[CF_CURSOR_TEXT];
+    int has_cursor = limit < 0 ? -1 : cf_query_cursor(req, 2, 2, cursor, sizeof(cursor));
+    if (has_cursor < 0)
+        return;
+    char user[24], lim[12];
+    id_text(user, req->auth.user_id);
+    snprintf(lim, sizeof(lim), "%d", limit);
+    const char *params[] = {user, has_cursor ? cursor : NULL, lim};
+    cf_request_run_json(req, &q_conversation_list, params, 200);
 }
 
 /* ---- GET /threads/{id} ---- */

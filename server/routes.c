@@ -42,6 +42,9 @@ const struct cf_route cf_routes[] = {
     {CF_GET, "/api/v1/me/bookmarks", cf_h_bookmarks_list, CF_AUTH_USER, 0},
     {CF_POST, "/api/v1/preview", cf_h_preview, CF_AUTH_USER,
      CF_ROUTE_JSON_BODY | CF_ROUTE_WHILE_SUSPENDED | CF_ROUTE_BEFORE_GUIDELINES},
+    /* conversations */
+    {CF_GET, "/api/v1/conversations", cf_h_conversations_list, CF_AUTH_USER, 0},
+    {CF_POST, "/api/v1/conversations", cf_h_conversation_create, CF_AUTH_USER, CF_ROUTE_JSON_BODY},
     /* groups */
     {CF_GET, "/api/v1/groups", cf_h_groups_list, CF_AUTH_USER, 0},
     {CF_POST, "/api/v1/groups", cf_h_group_create, CF_AUTH_USER, CF_ROUTE_JSON_BODY},

@@ -53,6 +53,8 @@ void cf_h_bookmark_put(struct cf_request *req);
 void cf_h_bookmark_delete(struct cf_request *req);
 void cf_h_bookmarks_list(struct cf_request *req);
 void cf_h_preview(struct cf_request *req);
+void cf_h_conversation_create(struct cf_request *req);
+void cf_h_conversations_list(struct cf_request *req);
 void cf_h_network_get(struct cf_request *req);
 
 /* h_sessions.c */

@@ -1,5 +1,6 @@
--- Roadmap step 4: mentorship groups (SPEC sections 1, 2 and 4): a group belongs to a
--- network; one mentor (and optionally a co-mentor) and up to max_mentees mentees.
+-- Roadmap step 4, private spaces (SPEC sections 1, 2 and 4): mentorship groups and
+-- one-to-one conversations. A group belongs to a network; one mentor (and optionally a
+-- co-mentor) and up to max_mentees mentees.
 -- Coordinators create and staff the groups of their own network, admins anywhere;
 -- every change of membership is a role action, written to the moderation log.
 
@@ -219,8 +220,10 @@ END $$;
 
 CREATE INDEX threads_group ON threads (group_id) WHERE group_id IS NOT NULL;
 
--- Read: a category thread, every member; a group thread, those who read the group.
--- Deleted threads only for those who moderate them. Conversations: step 4's next part.
+-- Read: a category thread, every member; a group thread, those who read the group; a
+-- conversation, its participants only (moderators read a conversation's post only
+-- when it is flagged, through the moderation queue of step 5). Deleted threads only
+-- for those who moderate them.
 CREATE OR REPLACE FUNCTION cf_thread_readable(t threads, p_user bigint, p_moderator boolean)
 RETURNS boolean LANGUAGE plpgsql STABLE AS $$
 BEGIN
@@ -230,15 +233,19 @@ BEGIN
         RETURN true;
     ELSIF t.space_type = 'group' THEN
         RETURN cf_group_readable(p_user, t.group_id);
+    ELSIF t.space_type = 'conversation' THEN
+        RETURN EXISTS (SELECT 1 FROM conversation_participants
+                       WHERE thread_id = t.id AND user_id = p_user);
     END IF;
     RETURN false;
 END $$;
 
--- Moderate: moderators and admins everywhere; coordinators in their network's groups.
+-- Moderate: moderators and admins in the forum and in groups; coordinators in their
+-- network's groups; nobody in a conversation (its participants flag instead).
 CREATE OR REPLACE FUNCTION cf_thread_moderator(t threads, p_user bigint) RETURNS boolean
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
-    IF t.id IS NULL THEN
+    IF t.id IS NULL OR t.space_type = 'conversation' THEN
         RETURN false;
     ELSIF cf_is_moderator(p_user) THEN
         RETURN true;
@@ -260,6 +267,9 @@ BEGIN
     ELSIF t.space_type = 'group' THEN
         RETURN EXISTS (SELECT 1 FROM group_members
                        WHERE group_id = t.group_id AND user_id = p_user);
+    ELSIF t.space_type = 'conversation' THEN
+        RETURN EXISTS (SELECT 1 FROM conversation_participants
+                       WHERE thread_id = t.id AND user_id = p_user);
     END IF;
     RETURN false;
 END $$;
@@ -303,4 +313,69 @@ BEGIN
         RETURN 'category_unknown';
     END IF;
     RETURN NULL;
+END $$;
+
+-- ---- conversations --------------------------------------------------------------------
+
+-- POST /conversations: a private thread between the member and p_participants (other
+-- members; the starter is added). {"thread"} (SPEC: 201 thread) or {"error":
+-- participants_unknown | rate_limited (with retry_after)}.
+CREATE FUNCTION cf_conversation_create(p_user bigint, p_participants bigint[], p_title text,
+                                       p_body text, p_html text, p_mentions bigint[],
+                                       p_ack boolean, p_interval integer) RETURNS json
+LANGUAGE plpgsql AS $$
+DECLARE
+    t threads;
+    p posts;
+    wait integer;
+    others bigint[] := ARRAY(SELECT DISTINCT x FROM unnest(p_participants) x WHERE x <> p_user);
+BEGIN
+    IF cardinality(others) = 0
+       OR (SELECT count(*) FROM users WHERE id = ANY (others)) <> cardinality(others) THEN
+        RETURN json_build_object('error', 'participants_unknown');
+    END IF;
+    wait := cf_member_posts(p_user, p_interval, true);
+    IF wait > 0 THEN
+        RETURN json_build_object('error', 'rate_limited', 'retry_after', wait);
+    END IF;
+    INSERT INTO threads (space_type, title, author_id, post_count, highest_post_number)
+    VALUES ('conversation', p_title, p_user, 1, 1)
+    RETURNING * INTO t;
+    INSERT INTO conversation_participants (thread_id, user_id)
+    SELECT t.id, x FROM unnest(others || p_user) x;
+    -- the thread's JSON names its participants, who exist only now
+    UPDATE threads SET json_public = NULL WHERE id = t.id RETURNING * INTO t;
+    p := cf_post_insert(t.id, 1, p_user, NULL, p_body, p_html, p_mentions, p_ack, p_title);
+    -- every participant watches: a message is for all of them
+    INSERT INTO subscriptions (user_id, thread_id, level)
+    SELECT x, t.id, 'watching' FROM unnest(others || p_user) x
+    ON CONFLICT DO NOTHING;
+    RETURN json_build_object('thread', cf_thread_json(t, p_user));
+END $$;
+
+-- GET /conversations: mine, latest activity first; keyset on (last_post_at, id). JSON text.
+CREATE FUNCTION cf_conversation_list(p_user bigint, p_cursor bigint[], p_limit integer)
+RETURNS text LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    c_time timestamptz := 'infinity';
+    c_id bigint := 9223372036854775807;
+    ids bigint[];
+    last threads;
+BEGIN
+    IF cardinality(p_cursor) = 2 THEN
+        c_time := cf_from_epoch_us(p_cursor[1]);
+        c_id := p_cursor[2];
+    END IF;
+    ids := ARRAY(SELECT t.id FROM conversation_participants cp
+                 JOIN threads t ON t.id = cp.thread_id
+                 WHERE cp.user_id = p_user AND t.deleted_at IS NULL
+                   AND (t.last_post_at, t.id) < (c_time, c_id)
+                 ORDER BY t.last_post_at DESC, t.id DESC LIMIT p_limit + 1);
+    IF cardinality(ids) > p_limit THEN
+        SELECT * INTO last FROM threads WHERE id = ids[p_limit];
+    END IF;
+    RETURN '{"items":' || cf_threads_text(p_user, ids[1:p_limit]) || ',"next_cursor":'
+        || CASE WHEN last.id IS NOT NULL
+                THEN to_json(cf_cursor_of(ARRAY[cf_epoch_us(last.last_post_at), last.id]))::text
+                ELSE 'null' END || '}';
 END $$;

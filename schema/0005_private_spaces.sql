@@ -220,6 +220,20 @@ END $$;
 
 CREATE INDEX threads_group ON threads (group_id) WHERE group_id IS NOT NULL;
 
+-- Whether the member is in the group, or takes part in the conversation.
+CREATE FUNCTION cf_group_member(p_group bigint, p_user bigint) RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN EXISTS (SELECT 1 FROM group_members WHERE group_id = p_group AND user_id = p_user);
+END $$;
+
+CREATE FUNCTION cf_participant(p_thread bigint, p_user bigint) RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN EXISTS (SELECT 1 FROM conversation_participants
+                   WHERE thread_id = p_thread AND user_id = p_user);
+END $$;
+
 -- Read: a category thread, every member; a group thread, those who read the group; a
 -- conversation, its participants only (moderators read a conversation's post only
 -- when it is flagged, through the moderation queue of step 5). Deleted threads only
@@ -234,8 +248,7 @@ BEGIN
     ELSIF t.space_type = 'group' THEN
         RETURN cf_group_readable(p_user, t.group_id);
     ELSIF t.space_type = 'conversation' THEN
-        RETURN EXISTS (SELECT 1 FROM conversation_participants
-                       WHERE thread_id = t.id AND user_id = p_user);
+        RETURN cf_participant(t.id, p_user);
     END IF;
     RETURN false;
 END $$;
@@ -265,11 +278,9 @@ BEGIN
     IF t.space_type = 'category' THEN
         RETURN true;
     ELSIF t.space_type = 'group' THEN
-        RETURN EXISTS (SELECT 1 FROM group_members
-                       WHERE group_id = t.group_id AND user_id = p_user);
+        RETURN cf_group_member(t.group_id, p_user);
     ELSIF t.space_type = 'conversation' THEN
-        RETURN EXISTS (SELECT 1 FROM conversation_participants
-                       WHERE thread_id = t.id AND user_id = p_user);
+        RETURN cf_participant(t.id, p_user);
     END IF;
     RETURN false;
 END $$;
@@ -304,8 +315,7 @@ BEGIN
         IF NOT EXISTS (SELECT 1 FROM groups WHERE id = p_group)
            OR NOT cf_group_readable(p_user, p_group) THEN
             RETURN 'group_unknown';
-        ELSIF NOT EXISTS (SELECT 1 FROM group_members
-                          WHERE group_id = p_group AND user_id = p_user) THEN
+        ELSIF NOT cf_group_member(p_group, p_user) THEN
             RETURN 'forbidden';
         END IF;
         RETURN NULL;

@@ -57,16 +57,7 @@ static void on_group(struct cf_db_result *r, void *arg)
 
 void cf_h_groups_list(struct cf_request *req)
 {
-    int limit = cf_query_limit(req);
-    char cursor[CF_CURSOR_TEXT];
-    int has_cursor = limit < 0 ? -1 : cf_query_cursor(req, 1, 1, cursor, sizeof(cursor));
-    if (has_cursor < 0)
-        return;
-    char user[24], lim[12];
-    id_text(user, req->auth.user_id);
-    snprintf(lim, sizeof(lim), "%d", limit);
-    const char *params[] = {user, has_cursor ? cursor : NULL, lim};
-    cf_request_run_json(req, &q_list, params, 200);
+    cf_request_run_list(req, &q_list, 1);
 }
 
 void cf_h_group_get(struct cf_request *req)

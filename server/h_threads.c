@@ -161,6 +161,18 @@ static char *body_tags(struct cf_request *req, json_t **errors)
     return out;
 }
 
+/* "title" (3 to 200 characters) and "body" (the first post), both required. */
+static void body_title_and_text(struct cf_request *req, const char **title, const char **body,
+                                json_t **errors)
+{
+    *title = cf_body_string(req, "title", 3, 200, errors);
+    *body = cf_body_string(req, "body", 1, BODY_MAX, errors);
+    if (*title == NULL && json_object_get(req->body, "title") == NULL)
+        cf_errors_add(errors, "title", "required", "a title of 3 to 200 characters");
+    if (*body == NULL && json_object_get(req->body, "body") == NULL)
+        cf_errors_add(errors, "body", "required", "the first post");
+}
+
 /* "acknowledge_privacy": an optional boolean. */
 static const char *body_ack(struct cf_request *req, json_t **errors)
 {
@@ -406,18 +418,14 @@ static void thread_create_rendered(struct compose *c, const char *html, const ch
 void cf_h_thread_create(struct cf_request *req)
 {
     json_t *errors = NULL;
-    const char *title = cf_body_string(req, "title", 3, 200, &errors);
-    const char *body = cf_body_string(req, "body", 1, BODY_MAX, &errors);
+    const char *title, *body;
+    body_title_and_text(req, &title, &body, &errors);
     const char *kind = cf_body_string(req, "kind", 1, 20, &errors);
     int64_t category = 0, group = 0;
     int has_category = cf_body_int(req, "category_id", &category, &errors);
     int has_group = cf_body_int(req, "group_id", &group, &errors);
     char *tags = body_tags(req, &errors);
     const char *ack = body_ack(req, &errors);
-    if (title == NULL && json_object_get(req->body, "title") == NULL)
-        cf_errors_add(&errors, "title", "required", "a title of 3 to 200 characters");
-    if (body == NULL && json_object_get(req->body, "body") == NULL)
-        cf_errors_add(&errors, "body", "required", "the first post");
     if (kind != NULL && !in_list(kind, kinds))
         cf_errors_add(&errors, "kind", "invalid", "discussion, case or question");
     if (has_category && has_group)
@@ -461,14 +469,10 @@ static void conversation_rendered(struct compose *c, const char *html, const cha
 void cf_h_conversation_create(struct cf_request *req)
 {
     json_t *errors = NULL;
-    const char *title = cf_body_string(req, "title", 3, 200, &errors);
-    const char *body = cf_body_string(req, "body", 1, BODY_MAX, &errors);
+    const char *title, *body;
+    body_title_and_text(req, &title, &body, &errors);
     const char *ack = body_ack(req, &errors);
     json_t *list = json_object_get(req->body, "participant_ids");
-    if (title == NULL && json_object_get(req->body, "title") == NULL)
-        cf_errors_add(&errors, "title", "required", "a title of 3 to 200 characters");
-    if (body == NULL && json_object_get(req->body, "body") == NULL)
-        cf_errors_add(&errors, "body", "required", "the first message");
     if (!json_is_array(list) || json_array_size(list) == 0 ||
         json_array_size(list) > PARTICIPANTS_MAX)
         cf_errors_add(&errors, "participant_ids", list ? "invalid" : "required",
@@ -504,16 +508,7 @@ void cf_h_conversation_create(struct cf_request *req)
 
 void cf_h_conversations_list(struct cf_request *req)
 {
-    int limit = cf_query_limit(req);
-    char cursor[CF_CURSOR_TEXT];
-    int has_cursor = limit < 0 ? -1 : cf_query_cursor(req, 2, 2, cursor, sizeof(cursor));
-    if (has_cursor < 0)
-        return;
-    char user[24], lim[12];
-    id_text(user, req->auth.user_id);
-    snprintf(lim, sizeof(lim), "%d", limit);
-    const char *params[] = {user, has_cursor ? cursor : NULL, lim};
-    cf_request_run_json(req, &q_conversation_list, params, 200);
+    cf_request_run_list(req, &q_conversation_list, 2);
 }
 
 /* ---- GET /threads/{id} ---- */
@@ -817,18 +812,7 @@ void cf_h_bookmark_delete(struct cf_request *req)
 
 void cf_h_bookmarks_list(struct cf_request *req)
 {
-    int limit = cf_query_limit(req);
-    if (limit < 0)
-        return;
-    char cursor[CF_CURSOR_TEXT];
-    int has_cursor = cf_query_cursor(req, 2, 2, cursor, sizeof(cursor));
-    if (has_cursor < 0)
-        return;
-    char user[24], lim[12];
-    id_text(user, req->auth.user_id);
-    snprintf(lim, sizeof(lim), "%d", limit);
-    const char *params[] = {user, has_cursor ? cursor : NULL, lim};
-    cf_request_run_json(req, &q_bookmarks, params, 200);
+    cf_request_run_list(req, &q_bookmarks, 2);
 }
 
 /* ---- POST /preview ---- */

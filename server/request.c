@@ -80,6 +80,21 @@ int cf_query_cursor(struct cf_request *req, size_t min, size_t max, char *out, s
     return 1;
 }
 
+void cf_request_run_list(struct cf_request *req, struct cf_db_stmt *stmt, size_t cursor_parts)
+{
+    int limit = cf_query_limit(req);
+    char cursor[CF_CURSOR_TEXT];
+    int has_cursor =
+        limit < 0 ? -1 : cf_query_cursor(req, cursor_parts, cursor_parts, cursor, sizeof(cursor));
+    if (has_cursor < 0)
+        return;
+    char user[24], lim[12];
+    snprintf(user, sizeof(user), "%lld", (long long)req->auth.user_id);
+    snprintf(lim, sizeof(lim), "%d", limit);
+    const char *params[] = {user, has_cursor ? cursor : NULL, lim};
+    cf_request_run_json(req, stmt, params, 200);
+}
+
 void cf_request_free(struct cf_request *req)
 {
     if (req == NULL)

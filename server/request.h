@@ -135,6 +135,10 @@ int cf_query_limit(struct cf_request *req);
 #define CF_CURSOR_TEXT (CF_CURSOR_MAX_PARTS * 21 + 3)
 int cf_query_cursor(struct cf_request *req, size_t min, size_t max, char *out, size_t size);
 
+/* A list of the caller's own: runs stmt with ($1 the caller, $2 the cursor as bigint[]
+ * of cursor_parts integers or NULL, $3 ?limit=) and replies with its JSON. */
+void cf_request_run_list(struct cf_request *req, struct cf_db_stmt *stmt, size_t cursor_parts);
+
 /* Called by http_server: frees a request after its reply. */
 void cf_request_free(struct cf_request *req);
 

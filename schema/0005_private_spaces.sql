@@ -49,7 +49,7 @@ BEGIN
                           OR (u.site_role = 'coordinator' AND u.network_id = g.network_id)));
 END $$;
 
-CREATE FUNCTION cf_group_json(g groups, p_user bigint) RETURNS json
+CREATE FUNCTION cf_group_base_json(g groups, p_user bigint) RETURNS json
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
     RETURN (SELECT row_to_json(x) FROM (SELECT
@@ -388,4 +388,182 @@ BEGIN
         || CASE WHEN last.id IS NOT NULL
                 THEN to_json(cf_cursor_of(ARRAY[cf_epoch_us(last.last_post_at), last.id]))::text
                 ELSE 'null' END || '}';
+END $$;
+
+-- ---- meetings ---------------------------------------------------------------------------
+
+-- A group's meetings, about monthly. Cancelling keeps the row (reports count meetings
+-- held; calendars need to hear of the cancellation): cancelled_at is set.
+CREATE TABLE meetings (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    group_id         bigint NOT NULL REFERENCES groups (id),
+    starts_at        timestamptz NOT NULL,
+    duration_minutes integer NOT NULL CHECK (duration_minutes BETWEEN 5 AND 600),
+    mode             text NOT NULL CHECK (mode IN ('video', 'phone', 'in_person')),
+    location         text NOT NULL DEFAULT '' CHECK (length(location) <= 500),
+    agenda           text NOT NULL DEFAULT '' CHECK (length(agenda) <= 5000),
+    created_by       bigint NOT NULL REFERENCES users (id),
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    updated_at       timestamptz NOT NULL DEFAULT now(),
+    sequence         integer NOT NULL DEFAULT 0,   -- RFC 5545 SEQUENCE: bumped by each change
+    cancelled_at     timestamptz
+);
+CREATE INDEX meetings_group ON meetings (group_id, starts_at, id);
+
+CREATE FUNCTION cf_meeting_json(m meetings) RETURNS json LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN json_build_object(
+        'id', m.id, 'group_id', m.group_id, 'starts_at', cf_time(m.starts_at),
+        'ends_at', cf_time(m.starts_at + make_interval(mins => m.duration_minutes)),
+        'duration_minutes', m.duration_minutes, 'mode', m.mode, 'where', m.location,
+        'agenda', m.agenda, 'cancelled', m.cancelled_at IS NOT NULL,
+        'sequence', m.sequence, 'updated_at', cf_time(m.updated_at));
+END $$;
+
+-- Who schedules a group's meetings: its mentors, and those who run the group.
+CREATE FUNCTION cf_meeting_organiser(p_user bigint, g groups) RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN cf_group_admin(p_user, g.network_id)
+        OR EXISTS (SELECT 1 FROM group_members
+                   WHERE group_id = g.id AND user_id = p_user AND role = 'mentor');
+END $$;
+
+-- POST (p_meeting NULL), PATCH or DELETE (p_cancel) a meeting. {"meeting"} or
+-- {"error": not_found | forbidden | starts_at_invalid}.
+-- A time from a client: NULL when PostgreSQL cannot read it (the caller answers 422).
+CREATE FUNCTION cf_parse_time(p_text text) RETURNS timestamptz
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN p_text::timestamptz;
+EXCEPTION WHEN others THEN
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION cf_meeting_save(p_user bigint, p_group bigint, p_meeting bigint, p_fields jsonb,
+                                p_cancel boolean) RETURNS json
+LANGUAGE plpgsql AS $$
+DECLARE
+    g groups;
+    m meetings;
+BEGIN
+    SELECT * INTO g FROM groups WHERE id = p_group;
+    IF NOT FOUND OR NOT cf_group_readable(p_user, g.id) THEN
+        RETURN json_build_object('error', 'not_found');
+    END IF;
+    IF p_meeting IS NOT NULL THEN
+        SELECT * INTO m FROM meetings WHERE id = p_meeting AND group_id = g.id FOR UPDATE;
+        IF NOT FOUND THEN
+            RETURN json_build_object('error', 'not_found');
+        END IF;
+    END IF;
+    IF NOT cf_meeting_organiser(p_user, g) THEN
+        RETURN json_build_object('error', 'forbidden');
+    ELSIF p_fields ? 'starts_at' AND cf_parse_time(p_fields->>'starts_at') IS NULL THEN
+        RETURN json_build_object('error', 'starts_at_invalid');
+    END IF;
+    IF p_meeting IS NULL THEN
+        INSERT INTO meetings (group_id, starts_at, duration_minutes, mode, location, agenda,
+                              created_by)
+        VALUES (g.id, (p_fields->>'starts_at')::timestamptz,
+                (p_fields->>'duration_minutes')::integer, p_fields->>'mode',
+                coalesce(p_fields->>'where', ''), coalesce(p_fields->>'agenda', ''), p_user)
+        RETURNING * INTO m;
+    ELSIF p_cancel THEN
+        UPDATE meetings SET cancelled_at = coalesce(cancelled_at, now()), updated_at = now(),
+                            sequence = sequence + 1
+        WHERE id = m.id RETURNING * INTO m;
+    ELSE
+        UPDATE meetings SET
+            starts_at = coalesce((p_fields->>'starts_at')::timestamptz, starts_at),
+            duration_minutes = coalesce((p_fields->>'duration_minutes')::integer,
+                                        duration_minutes),
+            mode = coalesce(p_fields->>'mode', mode),
+            location = coalesce(p_fields->>'where', location),
+            agenda = coalesce(p_fields->>'agenda', agenda),
+            updated_at = now(), sequence = sequence + 1
+        WHERE id = m.id RETURNING * INTO m;
+    END IF;
+    RETURN json_build_object('meeting', cf_meeting_json(m));
+END $$;
+
+-- GET /groups/{id}/meetings: upcoming (not ended) first by start, or past (ended) most
+-- recent first; keyset on (starts_at, id). NULL when the group is not the caller's to
+-- read. JSON text.
+CREATE FUNCTION cf_meeting_list(p_user bigint, p_group bigint, p_past boolean,
+                                p_cursor bigint[], p_limit integer) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    ids bigint[];
+    last meetings;
+    c_time timestamptz;
+    c_id bigint;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM groups WHERE id = p_group)
+       OR NOT cf_group_readable(p_user, p_group) THEN
+        RETURN NULL;
+    END IF;
+    IF cardinality(p_cursor) = 2 THEN
+        c_time := cf_from_epoch_us(p_cursor[1]);
+        c_id := p_cursor[2];
+    END IF;
+    IF p_past THEN
+        ids := ARRAY(SELECT id FROM meetings
+                     WHERE group_id = p_group
+                       AND starts_at + make_interval(mins => duration_minutes) <= now()
+                       AND (starts_at, id) < (coalesce(c_time, 'infinity'),
+                                              coalesce(c_id, 9223372036854775807))
+                     ORDER BY starts_at DESC, id DESC LIMIT p_limit + 1);
+    ELSE
+        ids := ARRAY(SELECT id FROM meetings
+                     WHERE group_id = p_group
+                       AND starts_at + make_interval(mins => duration_minutes) > now()
+                       AND (starts_at, id) > (coalesce(c_time, '-infinity'), coalesce(c_id, 0))
+                     ORDER BY starts_at, id LIMIT p_limit + 1);
+    END IF;
+    IF cardinality(ids) > p_limit THEN
+        SELECT * INTO last FROM meetings WHERE id = ids[p_limit];
+    END IF;
+    RETURN json_build_object(
+        'items', coalesce((SELECT json_agg(cf_meeting_json(m) ORDER BY array_position(ids, m.id))
+                           FROM meetings m WHERE m.id = ANY (ids[1:p_limit])), '[]'::json),
+        'next_cursor', CASE WHEN last.id IS NOT NULL
+                            THEN cf_cursor_of(ARRAY[cf_epoch_us(last.starts_at), last.id]) END)::text;
+END $$;
+
+-- The .ics feed: the group and every meeting (cancelled ones included, so calendars
+-- remove them). NULL when the group is not the caller's to read.
+CREATE FUNCTION cf_meeting_calendar(p_user bigint, p_group bigint) RETURNS json
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM groups WHERE id = p_group)
+       OR NOT cf_group_readable(p_user, p_group) THEN
+        RETURN NULL;
+    END IF;
+    RETURN (SELECT json_build_object(
+        'group', g.name,
+        'meetings', coalesce((SELECT json_agg(json_build_object(
+                        'id', m.id,
+                        'start', to_char(m.starts_at AT TIME ZONE 'UTC', 'YYYYMMDD"T"HH24MISS"Z"'),
+                        'end', to_char((m.starts_at + make_interval(mins => m.duration_minutes))
+                                       AT TIME ZONE 'UTC', 'YYYYMMDD"T"HH24MISS"Z"'),
+                        'stamp', to_char(m.updated_at AT TIME ZONE 'UTC', 'YYYYMMDD"T"HH24MISS"Z"'),
+                        'mode', m.mode, 'where', m.location, 'agenda', m.agenda,
+                        'sequence', m.sequence, 'cancelled', m.cancelled_at IS NOT NULL)
+                        ORDER BY m.starts_at, m.id)
+                    FROM meetings m WHERE m.group_id = g.id), '[]'::json))
+        FROM groups g WHERE g.id = p_group);
+END $$;
+
+-- A group's JSON names its next meeting (not cancelled, not ended).
+CREATE FUNCTION cf_group_json(g groups, p_user bigint) RETURNS json
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    base jsonb := cf_group_base_json(g, p_user)::jsonb;
+BEGIN
+    RETURN (base || jsonb_build_object('next_meeting', (
+        SELECT cf_meeting_json(m) FROM meetings m
+        WHERE m.group_id = g.id AND m.cancelled_at IS NULL
+          AND m.starts_at + make_interval(mins => m.duration_minutes) > now()
+        ORDER BY m.starts_at, m.id LIMIT 1)))::json;
 END $$;

@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
+#include <libpq-fe.h>
+
 #include "db.h"
 #include "http_server.h"
 #include "request.h"
@@ -24,6 +27,13 @@ static struct cf_db_stmt q_save =
 static struct cf_db_stmt q_member =
     CF_DB_STMT("group_member_set", "SELECT cf_group_member_set($1, $2, $3, $4, $5)", 5);
 
+static struct cf_db_stmt q_meeting_save =
+    CF_DB_STMT("meeting_save", "SELECT cf_meeting_save($1, $2, $3, $4::jsonb, $5)", 5);
+static struct cf_db_stmt q_meeting_list =
+    CF_DB_STMT("meeting_list", "SELECT cf_meeting_list($1, $2, $3, $4::bigint[], $5)", 5);
+static struct cf_db_stmt q_calendar =
+    CF_DB_STMT("meeting_calendar", "SELECT cf_meeting_calendar($1, $2)", 2);
+
 static const struct cf_sql_error group_errors[] = {
     {"not_found", 404, "no such group", NULL},
     {"forbidden", 403, "coordinators run the groups of their network; admins any group", NULL},
@@ -33,6 +43,7 @@ static const struct cf_sql_error group_errors[] = {
     {"group_full", 409, "the group has max_mentees mentees already", NULL},
     {"mentors_full", 409, "a group has a mentor and at most one co-mentor", NULL},
     {"not_a_member", 404, "this member is not in the group", NULL},
+    {"starts_at_invalid", 422, "not a date and time", "starts_at"},
 };
 
 static void id_text(char out[24], int64_t v)
@@ -135,10 +146,10 @@ void cf_h_group_update(struct cf_request *req)
     save(req, 0);
 }
 
-/* The {user_id} of /groups/{id}/members/{user_id}: 0 when not a positive id. */
-static int64_t member_param(const struct cf_request *req)
+/* The n-th path parameter read as an id ({user_id}, {meeting_id}): 0 when it is not one. */
+static int64_t path_id(const struct cf_request *req, size_t n)
 {
-    const struct cf_route_param *p = &req->match.params[1];
+    const struct cf_route_param *p = &req->match.params[n];
     if (p->len == 0 || p->len > 15 || p->start[0] == '0')
         return 0;
     int64_t v = 0;
@@ -152,7 +163,7 @@ static int64_t member_param(const struct cf_request *req)
 
 static void member(struct cf_request *req, const char *role, const char *reason)
 {
-    int64_t target = member_param(req);
+    int64_t target = path_id(req, 1);
     if (target == 0) {
         cf_reply_problem(req, 404, "not_found", "no such member");
         return;
@@ -183,4 +194,268 @@ void cf_h_group_member_put(struct cf_request *req)
 void cf_h_group_member_delete(struct cf_request *req)
 {
     member(req, NULL, cf_request_query(req, "reason"));
+}
+
+/* ---- meetings ---- */
+
+static void on_meeting(struct cf_db_result *r, void *arg)
+{
+    struct cf_request *req = arg;
+    json_t *m = cf_request_sql_outcome(req, r, "meeting", group_errors,
+                                       sizeof(group_errors) / sizeof(group_errors[0]));
+    if (m == NULL)
+        return;
+    if (req->success_status == 204) {
+        json_decref(m);
+        cf_reply_empty(req, 204);
+        return;
+    }
+    cf_reply_json(req, req->success_status, m);
+}
+
+/* 2026-12-01T18:30:00Z or with an offset (+/-HH:MM), seconds and fraction optional:
+ * the shape only; PostgreSQL judges the date itself. */
+static int rfc3339_shape(const char *s)
+{
+    static const char pattern[] = "dddd-dd-ddTdd:dd";
+    size_t i = 0;
+    for (; pattern[i] != '\0'; i++) {
+        char c = s[i];
+        if (pattern[i] == 'd' ? (c < '0' || c > '9') : c != pattern[i])
+            return 0;
+    }
+    if (s[i] == ':') {
+        if (s[i + 1] < '0' || s[i + 1] > '9' || s[i + 2] < '0' || s[i + 2] > '9')
+            return 0;
+        i += 3;
+        if (s[i] == '.') {
+            size_t d = 0;
+            while (s[i + 1 + d] >= '0' && s[i + 1 + d] <= '9')
+                d++;
+            if (d == 0 || d > 6)
+                return 0;
+            i += 1 + d;
+        }
+    }
+    if (s[i] == 'Z')
+        return s[i + 1] == '\0';
+    return (s[i] == '+' || s[i] == '-') && strlen(s + i) == 6 && s[i + 3] == ':';
+}
+
+/* The fields of a meeting, for cf_meeting_save; NULL after 422. */
+static json_t *meeting_fields(struct cf_request *req, int create)
+{
+    json_t *errors = NULL;
+    json_t *fields = json_object();
+    const char *starts = cf_body_string(req, "starts_at", 16, 40, &errors);
+    const char *mode = cf_body_string(req, "mode", 1, 20, &errors);
+    const char *where = cf_body_string(req, "where", 0, 500, &errors);
+    const char *agenda = cf_body_string(req, "agenda", 0, 5000, &errors);
+    int64_t minutes;
+    int has_minutes = cf_body_int(req, "duration_minutes", &minutes, &errors);
+    if (starts != NULL && !rfc3339_shape(starts))
+        cf_errors_add(&errors, "starts_at", "invalid", "RFC 3339, as 2026-12-01T18:30:00Z");
+    else if (starts != NULL)
+        json_object_set_new(fields, "starts_at", json_string(starts));
+    else if (create && json_object_get(req->body, "starts_at") == NULL)
+        cf_errors_add(&errors, "starts_at", "required", "when it starts (RFC 3339)");
+    if (has_minutes && (minutes < 5 || minutes > 600))
+        cf_errors_add(&errors, "duration_minutes", "out_of_range", "5 to 600 minutes");
+    else if (has_minutes)
+        json_object_set_new(fields, "duration_minutes", json_integer(minutes));
+    else if (create && json_object_get(req->body, "duration_minutes") == NULL)
+        cf_errors_add(&errors, "duration_minutes", "required", "how long, in minutes");
+    if (mode != NULL && strcmp(mode, "video") && strcmp(mode, "phone") && strcmp(mode, "in_person"))
+        cf_errors_add(&errors, "mode", "invalid", "video, phone or in_person");
+    else if (mode != NULL)
+        json_object_set_new(fields, "mode", json_string(mode));
+    else if (create && json_object_get(req->body, "mode") == NULL)
+        cf_errors_add(&errors, "mode", "required", "video, phone or in_person");
+    if (where != NULL)
+        json_object_set_new(fields, "where", json_string(where));
+    if (agenda != NULL)
+        json_object_set_new(fields, "agenda", json_string(agenda));
+    if (!create && errors == NULL && json_object_size(fields) == 0)
+        cf_errors_add(&errors, "body", "empty", "nothing to change");
+    if (errors != NULL) {
+        json_decref(fields);
+        cf_reply_invalid(req, errors);
+        return NULL;
+    }
+    return fields;
+}
+
+static void meeting_save(struct cf_request *req, int create, int cancel)
+{
+    json_t *fields = cancel ? json_object() : meeting_fields(req, create);
+    if (fields == NULL)
+        return;
+    int64_t meeting = create ? 0 : path_id(req, 1);
+    if (!create && meeting == 0) {
+        json_decref(fields);
+        cf_reply_problem(req, 404, "not_found", "no such meeting");
+        return;
+    }
+    char user[24], group[24], id[24];
+    id_text(user, req->auth.user_id);
+    id_text(group, cf_request_param_id(req, 0));
+    id_text(id, meeting);
+    char *text = json_dumps(fields, JSON_COMPACT);
+    json_decref(fields);
+    const char *params[] = {user, group, create ? NULL : id, text, cancel ? "true" : "false"};
+    req->success_status = create ? 201 : cancel ? 204 : 200;
+    cf_db_query(req->worker->db, &q_meeting_save, params, on_meeting, req);
+    free(text);
+}
+
+void cf_h_meeting_create(struct cf_request *req)
+{
+    meeting_save(req, 1, 0);
+}
+
+void cf_h_meeting_update(struct cf_request *req)
+{
+    meeting_save(req, 0, 0);
+}
+
+void cf_h_meeting_cancel(struct cf_request *req)
+{
+    meeting_save(req, 0, 1);
+}
+
+void cf_h_meetings_list(struct cf_request *req)
+{
+    const char *when = cf_request_query(req, "when");
+    if (when != NULL && strcmp(when, "upcoming") != 0 && strcmp(when, "past") != 0) {
+        cf_reply_problem(req, 400, "invalid_query", "when is upcoming or past");
+        return;
+    }
+    int limit = cf_query_limit(req);
+    char cursor[CF_CURSOR_TEXT];
+    int has_cursor = limit < 0 ? -1 : cf_query_cursor(req, 2, 2, cursor, sizeof(cursor));
+    if (has_cursor < 0)
+        return;
+    char user[24], group[24], lim[12];
+    id_text(user, req->auth.user_id);
+    id_text(group, cf_request_param_id(req, 0));
+    snprintf(lim, sizeof(lim), "%d", limit);
+    const char *past = when != NULL && strcmp(when, "past") == 0 ? "true" : "false";
+    const char *params[] = {user, group, past, has_cursor ? cursor : NULL, lim};
+    cf_request_run_json(req, &q_meeting_list, params, 200);
+}
+
+/* RFC 5545 text: backslash, semicolon and comma escaped, newlines as \n. */
+static void ics_text(struct evbuffer *out, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\' || *s == ';' || *s == ',')
+            evbuffer_add_printf(out, "\\%c", *s);
+        else if (*s == '\n')
+            evbuffer_add(out, "\\n", 2);
+        else if (*s != '\r')
+            evbuffer_add(out, s, 1);
+    }
+}
+
+/* One content line, folded at 75 octets (RFC 5545 3.1) without splitting a UTF-8
+ * character, ended by CRLF. */
+static void ics_line(struct evbuffer *out, struct evbuffer *line)
+{
+    size_t len = evbuffer_get_length(line);
+    const unsigned char *s = evbuffer_pullup(line, -1);
+    size_t col = 0;
+    for (size_t i = 0; i < len;) {
+        size_t n = 1;
+        while (i + n < len && (s[i + n] & 0xC0) == 0x80)
+            n++;
+        if (col + n > 75) {
+            evbuffer_add(out, "\r\n ", 3);
+            col = 1;
+        }
+        evbuffer_add(out, s + i, n);
+        col += n;
+        i += n;
+    }
+    evbuffer_add(out, "\r\n", 2);
+    evbuffer_drain(line, len);
+}
+
+static void on_calendar(struct cf_db_result *r, void *arg)
+{
+    struct cf_request *req = arg;
+    if (!r->ok) {
+        cf_reply_db_error(req, r);
+        return;
+    }
+    if (PQntuples(r->res[0]) == 0 || PQgetisnull(r->res[0], 0, 0)) {
+        cf_reply_problem(req, 404, "not_found", "no such group");
+        return;
+    }
+    json_t *cal = json_loads(PQgetvalue(r->res[0], 0, 0), 0, NULL);
+    const char *host =
+        req->worker->server->cfg->public_url ? req->worker->server->cfg->public_url : "confer";
+    const char *at = strstr(host, "://");
+    host = at ? at + 3 : host;
+    struct evbuffer *out = evbuffer_new(), *line = evbuffer_new();
+    evbuffer_add_printf(out, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//confer//meetings//EN\r\n"
+                             "CALSCALE:GREGORIAN\r\nMETHOD:PUBLISH\r\n");
+    evbuffer_add_printf(line, "X-WR-CALNAME:");
+    ics_text(line, json_string_value(json_object_get(cal, "group")));
+    ics_line(out, line);
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(cal, "meetings"), i, m)
+    {
+        static const char *const modes[][2] = {
+            {"video", "video call"}, {"phone", "phone call"}, {"in_person", "in person"}};
+        const char *mode = json_string_value(json_object_get(m, "mode"));
+        const char *mode_text = mode;
+        for (size_t k = 0; k < 3; k++)
+            if (mode && strcmp(mode, modes[k][0]) == 0)
+                mode_text = modes[k][1];
+        evbuffer_add_printf(out, "BEGIN:VEVENT\r\n");
+        evbuffer_add_printf(line, "UID:meeting-%lld@%.*s",
+                            (long long)json_integer_value(json_object_get(m, "id")),
+                            (int)strcspn(host, "/:"), host);
+        ics_line(out, line);
+        evbuffer_add_printf(out, "DTSTAMP:%s\r\nDTSTART:%s\r\nDTEND:%s\r\nSEQUENCE:%lld\r\n",
+                            json_string_value(json_object_get(m, "stamp")),
+                            json_string_value(json_object_get(m, "start")),
+                            json_string_value(json_object_get(m, "end")),
+                            (long long)json_integer_value(json_object_get(m, "sequence")));
+        evbuffer_add_printf(out, "STATUS:%s\r\n",
+                            json_is_true(json_object_get(m, "cancelled")) ? "CANCELLED"
+                                                                          : "CONFIRMED");
+        evbuffer_add_printf(line, "SUMMARY:");
+        ics_text(line, json_string_value(json_object_get(cal, "group")));
+        evbuffer_add_printf(line, " (%s)", mode_text ? mode_text : "meeting");
+        ics_line(out, line);
+        const char *where = json_string_value(json_object_get(m, "where"));
+        if (where && *where) {
+            evbuffer_add_printf(line, "LOCATION:");
+            ics_text(line, where);
+            ics_line(out, line);
+        }
+        const char *agenda = json_string_value(json_object_get(m, "agenda"));
+        if (agenda && *agenda) {
+            evbuffer_add_printf(line, "DESCRIPTION:");
+            ics_text(line, agenda);
+            ics_line(out, line);
+        }
+        evbuffer_add_printf(out, "END:VEVENT\r\n");
+    }
+    evbuffer_add_printf(out, "END:VCALENDAR\r\n");
+    evbuffer_free(line);
+    json_decref(cal);
+    cf_request_add_header(req, "Content-Disposition", "attachment; filename=\"meetings.ics\"");
+    cf_reply_buffer(req, 200, "text/calendar; charset=utf-8", out, 1);
+}
+
+void cf_h_meetings_calendar(struct cf_request *req)
+{
+    char user[24], group[24];
+    id_text(user, req->auth.user_id);
+    id_text(group, cf_request_param_id(req, 0));
+    const char *params[] = {user, group};
+    cf_db_query(req->worker->db, &q_calendar, params, on_calendar, req);
 }

@@ -53,6 +53,13 @@ const struct cf_route cf_routes[] = {
     {CF_PUT, "/api/v1/groups/{id}/members/{user_id}", cf_h_group_member_put, CF_AUTH_USER,
      CF_ROUTE_JSON_BODY},
     {CF_DELETE, "/api/v1/groups/{id}/members/{user_id}", cf_h_group_member_delete, CF_AUTH_USER, 0},
+    {CF_GET, "/api/v1/groups/{id}/meetings", cf_h_meetings_list, CF_AUTH_USER, 0},
+    {CF_POST, "/api/v1/groups/{id}/meetings", cf_h_meeting_create, CF_AUTH_USER,
+     CF_ROUTE_JSON_BODY},
+    {CF_GET, "/api/v1/groups/{id}/meetings.ics", cf_h_meetings_calendar, CF_AUTH_USER, 0},
+    {CF_PATCH, "/api/v1/groups/{id}/meetings/{meeting_id}", cf_h_meeting_update, CF_AUTH_USER,
+     CF_ROUTE_JSON_BODY},
+    {CF_DELETE, "/api/v1/groups/{id}/meetings/{meeting_id}", cf_h_meeting_cancel, CF_AUTH_USER, 0},
     /* accounts */
     {CF_POST, "/api/v1/invitations", cf_h_invitation_create, CF_AUTH_USER, CF_ROUTE_JSON_BODY},
     {CF_POST, "/api/v1/users", cf_h_user_register, CF_AUTH_NONE, CF_ROUTE_JSON_BODY},

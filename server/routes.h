@@ -32,6 +32,11 @@ void cf_h_group_get(struct cf_request *req);
 void cf_h_group_update(struct cf_request *req);
 void cf_h_group_member_put(struct cf_request *req);
 void cf_h_group_member_delete(struct cf_request *req);
+void cf_h_meetings_list(struct cf_request *req);
+void cf_h_meeting_create(struct cf_request *req);
+void cf_h_meeting_update(struct cf_request *req);
+void cf_h_meeting_cancel(struct cf_request *req);
+void cf_h_meetings_calendar(struct cf_request *req);
 
 /* h_threads.c */
 void cf_h_threads_list(struct cf_request *req);

@@ -266,3 +266,88 @@ def test_a_removed_member_loses_the_group_threads_at_once(coordinator, people):
     problem(people["Mentee C"].get(f"/api/v1/posts/{out['post']['id']}"), 404, "not_found")
     marks = people["Mentee C"].get("/api/v1/me/bookmarks?limit=100").json()["items"]
     assert out["post"]["id"] not in [m["post"]["id"] for m in marks]
+
+
+# ---- meetings and the calendar feed -----------------------------------------------------
+
+def test_meetings_are_scheduled_listed_edited_and_cancelled(coordinator, people):
+    g = make_group(coordinator, name="Meeting group")
+    put_member(coordinator, g, people["Mentor One"], "mentor")
+    put_member(coordinator, g, people["Mentee A"], "mentee")
+    mentor, mentee = people["Mentor One"], people["Mentee A"]
+    r = mentor.call("POST", f"/api/v1/groups/{g['id']}/meetings", body={
+        "starts_at": "2030-01-15T18:30:00-05:00", "duration_minutes": 60, "mode": "video",
+        "where": "https://meet.example.ca/abc", "agenda": "Two cases; tapering, sleep."})
+    assert r.status == 201, r
+    m = r.json()
+    assert m["starts_at"] == "2030-01-15T23:30:00.000Z" and m["ends_at"] == "2030-01-16T00:30:00.000Z"
+    assert m["mode"] == "video" and m["cancelled"] is False
+    later = mentor.call("POST", f"/api/v1/groups/{g['id']}/meetings", body={
+        "starts_at": "2030-02-12T23:30:00Z", "duration_minutes": 45, "mode": "phone"}).json()
+    problem(mentee.call("POST", f"/api/v1/groups/{g['id']}/meetings", body={
+        "starts_at": "2030-03-01T12:00:00Z", "duration_minutes": 30, "mode": "phone"}), 403,
+        "forbidden")
+    listed = mentee.get(f"/api/v1/groups/{g['id']}/meetings?limit=1").json()
+    assert [x["id"] for x in listed["items"]] == [m["id"]] and listed["next_cursor"]
+    rest = mentee.get(f"/api/v1/groups/{g['id']}/meetings?limit=1&cursor="
+                      f"{listed['next_cursor']}").json()
+    assert [x["id"] for x in rest["items"]] == [later["id"]]
+    assert mentee.get(f"/api/v1/groups/{g['id']}").json()["next_meeting"]["id"] == m["id"]
+    r = mentor.call("PATCH", f"/api/v1/groups/{g['id']}/meetings/{m['id']}",
+                    body={"mode": "in_person", "where": "Clinic room 2"})
+    assert r.status == 200 and r.json()["mode"] == "in_person" and r.json()["sequence"] == 1
+    assert mentor.call("DELETE", f"/api/v1/groups/{g['id']}/meetings/{m['id']}").status == 204
+    assert mentee.get(f"/api/v1/groups/{g['id']}").json()["next_meeting"]["id"] == later["id"]
+    assert mentee.get(f"/api/v1/groups/{g['id']}/meetings?when=past").json()["items"] == []
+    problem(people["Outsider"].get(f"/api/v1/groups/{g['id']}/meetings"), 404, "not_found")
+    problem(mentor.call("PATCH", f"/api/v1/groups/{g['id']}/meetings/999999999",
+                        body={"mode": "phone"}), 404, "not_found")
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"duration_minutes": 60, "mode": "video"}, "starts_at"),
+    ({"starts_at": "tomorrow", "duration_minutes": 60, "mode": "video"}, "starts_at"),
+    ({"starts_at": "2030-02-30T10:00:00Z", "duration_minutes": 60, "mode": "video"}, "starts_at"),
+    ({"starts_at": "2030-01-01T10:00:00Z", "duration_minutes": 2, "mode": "video"},
+     "duration_minutes"),
+    ({"starts_at": "2030-01-01T10:00:00Z", "duration_minutes": 60, "mode": "fax"}, "mode"),
+    ({"starts_at": "2030-01-01T10:00:00Z", "duration_minutes": 60}, "mode"),
+    ({"starts_at": "2030-01-01T10:00:00Z", "duration_minutes": 60, "mode": "video",
+      "agenda": "a" * 5001}, "agenda"),
+])
+def test_bad_meetings_are_refused_and_change_nothing(coordinator, people, body, field):
+    g = make_group(coordinator, name="Bad meetings")
+    count = psql(DATABASE_URL, "SELECT count(*) FROM meetings")
+    p = problem(coordinator.call("POST", f"/api/v1/groups/{g['id']}/meetings", body=body), 422,
+                "validation_failed")
+    assert any(e["field"] == field for e in p["errors"]), p
+    assert psql(DATABASE_URL, "SELECT count(*) FROM meetings") == count
+
+
+def test_the_calendar_feed_is_valid_rfc5545(coordinator, people):
+    g = make_group(coordinator, name="Calendar; group, with \\ specials")
+    put_member(coordinator, g, people["Mentee B"], "mentee")
+    agenda = "Cases:\n1. a long agenda line " + "é" * 80
+    a = coordinator.call("POST", f"/api/v1/groups/{g['id']}/meetings", body={
+        "starts_at": "2030-04-02T16:00:00Z", "duration_minutes": 90, "mode": "in_person",
+        "where": "Room 3, 2nd floor", "agenda": agenda}).json()
+    b = coordinator.call("POST", f"/api/v1/groups/{g['id']}/meetings", body={
+        "starts_at": "2030-05-07T16:00:00Z", "duration_minutes": 60, "mode": "video"}).json()
+    coordinator.call("DELETE", f"/api/v1/groups/{g['id']}/meetings/{b['id']}")
+    r = people["Mentee B"].get(f"/api/v1/groups/{g['id']}/meetings.ics")
+    assert r.status == 200 and r.headers["content-type"].startswith("text/calendar")
+    raw = r.body
+    assert raw.endswith(b"\r\n") and b"\n" not in raw.replace(b"\r\n", b"")
+    lines = raw.split(b"\r\n")[:-1]
+    assert all(len(line) <= 75 for line in lines), [len(x) for x in lines]
+    # unfold (RFC 5545 3.1), then check the content
+    text = raw.decode("utf-8").replace("\r\n ", "")
+    assert text.startswith("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:")
+    assert text.count("BEGIN:VEVENT") == 2 and text.rstrip().endswith("END:VCALENDAR")
+    assert "DTSTART:20300402T160000Z\r\nDTEND:20300402T173000Z" in text
+    assert f"UID:meeting-{a['id']}@" in text and f"UID:meeting-{b['id']}@" in text
+    assert "STATUS:CANCELLED" in text and "STATUS:CONFIRMED" in text
+    assert "LOCATION:Room 3\\, 2nd floor" in text
+    assert "SUMMARY:Calendar\\; group\\, with \\\\ specials (in person)" in text
+    assert "DESCRIPTION:Cases:\\n1. a long agenda line " + "é" * 80 in text
+    problem(people["Outsider"].get(f"/api/v1/groups/{g['id']}/meetings.ics"), 404, "not_found")

@@ -51,19 +51,30 @@ static void id_text(char out[24], int64_t v)
     snprintf(out, 24, "%lld", (long long)v);
 }
 
-static void on_group(struct cf_db_result *r, void *arg)
+/* {"<key>": object} → the object with req->success_status (204: no body). */
+static void answer(struct cf_db_result *r, void *arg, const char *key)
 {
     struct cf_request *req = arg;
-    json_t *g = cf_request_sql_outcome(req, r, "group", group_errors,
+    json_t *v = cf_request_sql_outcome(req, r, key, group_errors,
                                        sizeof(group_errors) / sizeof(group_errors[0]));
-    if (g == NULL)
+    if (v == NULL)
         return;
     if (req->success_status == 204) {
-        json_decref(g);
+        json_decref(v);
         cf_reply_empty(req, 204);
         return;
     }
-    cf_reply_json(req, req->success_status, g);
+    cf_reply_json(req, req->success_status, v);
+}
+
+static void on_group(struct cf_db_result *r, void *arg)
+{
+    answer(r, arg, "group");
+}
+
+static void on_meeting(struct cf_db_result *r, void *arg)
+{
+    answer(r, arg, "meeting");
 }
 
 void cf_h_groups_list(struct cf_request *req)
@@ -197,21 +208,6 @@ void cf_h_group_member_delete(struct cf_request *req)
 }
 
 /* ---- meetings ---- */
-
-static void on_meeting(struct cf_db_result *r, void *arg)
-{
-    struct cf_request *req = arg;
-    json_t *m = cf_request_sql_outcome(req, r, "meeting", group_errors,
-                                       sizeof(group_errors) / sizeof(group_errors[0]));
-    if (m == NULL)
-        return;
-    if (req->success_status == 204) {
-        json_decref(m);
-        cf_reply_empty(req, 204);
-        return;
-    }
-    cf_reply_json(req, req->success_status, m);
-}
 
 /* 2026-12-01T18:30:00Z or with an offset (+/-HH:MM), seconds and fraction optional:
  * the shape only; PostgreSQL judges the date itself. */

@@ -567,3 +567,47 @@ BEGIN
           AND m.starts_at + make_interval(mins => m.duration_minutes) > now()
         ORDER BY m.starts_at, m.id LIMIT 1)))::json;
 END $$;
+
+-- ---- hiding posts ------------------------------------------------------------------------
+
+-- POST /posts/{id}/hide and /unhide: those who moderate the thread, and in a group its
+-- mentors (SPEC section 2: "+ the group's mentor (hide only)"; they may also undo their
+-- own call). Readers then see the post's place without its text; its author and those
+-- who moderate still see it, and the author may edit it for re-review. Logged with the
+-- reason. {"post"} or {"error": not_found | forbidden | post_deleted}.
+CREATE FUNCTION cf_post_hide(p_user bigint, p_post bigint, p_hide boolean, p_reason text)
+RETURNS json LANGUAGE plpgsql AS $$
+DECLARE
+    moderator boolean;
+    t threads;
+    p posts;
+BEGIN
+    SELECT * INTO p FROM posts WHERE id = p_post FOR UPDATE;
+    IF FOUND THEN
+        SELECT * INTO t FROM threads WHERE id = p.thread_id FOR UPDATE;
+    END IF;
+    moderator := cf_thread_moderator(t, p_user);
+    IF p.id IS NULL OR NOT cf_thread_readable(t, p_user, moderator) THEN
+        RETURN json_build_object('error', 'not_found');
+    ELSIF NOT (moderator OR (t.space_type = 'group' AND EXISTS (
+                   SELECT 1 FROM group_members WHERE group_id = t.group_id
+                   AND user_id = p_user AND role = 'mentor'))) THEN
+        RETURN json_build_object('error', 'forbidden');
+    ELSIF p.state = 'deleted' THEN
+        RETURN json_build_object('error', 'post_deleted');
+    END IF;
+    IF p.state = (CASE WHEN p_hide THEN 'visible' ELSE 'hidden' END) THEN
+        UPDATE posts SET state = CASE WHEN p_hide THEN 'hidden' ELSE 'visible' END
+        WHERE id = p.id RETURNING * INTO p;
+        UPDATE threads
+        SET post_count = greatest(post_count + (CASE WHEN p_hide THEN -1 ELSE 1 END), 0)
+        WHERE id = t.id;
+        INSERT INTO moderation_log (actor_id, action, target_type, target_id, reason, before,
+                                    after)
+        VALUES (p_user, CASE WHEN p_hide THEN 'post.hide' ELSE 'post.unhide' END, 'post', p.id,
+                p_reason,
+                jsonb_build_object('state', CASE WHEN p_hide THEN 'visible' ELSE 'hidden' END),
+                jsonb_build_object('state', p.state));
+    END IF;
+    RETURN json_build_object('post', cf_post_json(p, p_user, moderator));
+END $$;

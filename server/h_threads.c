@@ -52,6 +52,8 @@ static struct cf_db_stmt q_post_edit =
     CF_DB_STMT("post_edit", "SELECT cf_post_edit($1, $2, $3, $4, $5, $6::bigint[], $7)", 7);
 static struct cf_db_stmt q_post_delete =
     CF_DB_STMT("post_delete", "SELECT cf_post_delete($1, $2, $3)", 3);
+static struct cf_db_stmt q_post_hide =
+    CF_DB_STMT("post_hide", "SELECT cf_post_hide($1, $2, $3, $4)", 4);
 static struct cf_db_stmt q_post_get = CF_DB_STMT("post_get", "SELECT cf_post_get($1, $2)", 2);
 static struct cf_db_stmt q_revisions =
     CF_DB_STMT("post_revisions", "SELECT cf_post_revisions($1, $2)", 2);
@@ -680,6 +682,34 @@ void cf_h_post_delete(struct cf_request *req)
     const char *reason = cf_request_query(req, "reason");
     const char *params[] = {user, post, reason};
     cf_db_query(req->worker->db, &q_post_delete, params, on_deleted, req);
+}
+
+static void hide(struct cf_request *req, int on)
+{
+    json_t *errors = NULL;
+    const char *reason = cf_body_string(req, "reason", 3, 500, &errors);
+    if (reason == NULL && errors == NULL)
+        cf_errors_add(&errors, "reason", "required", "say why: it goes into the moderation log");
+    if (errors != NULL) {
+        cf_reply_invalid(req, errors);
+        return;
+    }
+    char user[24], post[24];
+    id_text(user, req->auth.user_id);
+    id_text(post, cf_request_param_id(req, 0));
+    const char *params[] = {user, post, on ? "true" : "false", reason};
+    req->success_status = 200;
+    cf_db_query(req->worker->db, &q_post_hide, params, on_post_written, req);
+}
+
+void cf_h_post_hide(struct cf_request *req)
+{
+    hide(req, 1);
+}
+
+void cf_h_post_unhide(struct cf_request *req)
+{
+    hide(req, 0);
 }
 
 void cf_h_post_revisions(struct cf_request *req)

@@ -33,6 +33,8 @@ const struct cf_route cf_routes[] = {
     {CF_PATCH, "/api/v1/posts/{id}", cf_h_post_update, CF_AUTH_USER, CF_ROUTE_JSON_BODY},
     {CF_DELETE, "/api/v1/posts/{id}", cf_h_post_delete, CF_AUTH_USER, 0},
     {CF_GET, "/api/v1/posts/{id}/revisions", cf_h_post_revisions, CF_AUTH_USER, 0},
+    {CF_POST, "/api/v1/posts/{id}/hide", cf_h_post_hide, CF_AUTH_USER, CF_ROUTE_JSON_BODY},
+    {CF_POST, "/api/v1/posts/{id}/unhide", cf_h_post_unhide, CF_AUTH_USER, CF_ROUTE_JSON_BODY},
     {CF_PUT, "/api/v1/posts/{id}/reactions/{name}", cf_h_reaction_put, CF_AUTH_USER, 0},
     {CF_DELETE, "/api/v1/posts/{id}/reactions/{name}", cf_h_reaction_delete, CF_AUTH_USER, 0},
     {CF_PUT, "/api/v1/posts/{id}/bookmark", cf_h_bookmark_put, CF_AUTH_USER,

@@ -52,6 +52,8 @@ void cf_h_post_get(struct cf_request *req);
 void cf_h_post_update(struct cf_request *req);
 void cf_h_post_delete(struct cf_request *req);
 void cf_h_post_revisions(struct cf_request *req);
+void cf_h_post_hide(struct cf_request *req);
+void cf_h_post_unhide(struct cf_request *req);
 void cf_h_reaction_put(struct cf_request *req);
 void cf_h_reaction_delete(struct cf_request *req);
 void cf_h_bookmark_put(struct cf_request *req);

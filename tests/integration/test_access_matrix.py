@@ -76,6 +76,9 @@ def expected(op, caller, space):
         return 200 if moderates(caller, space) else 403
     if op == "accept":
         return 200 if accepts_answers(caller, space) else 403
+    if op == "hide":  # moderators, and in a group its mentor (hide only)
+        return 200 if moderates(caller, space) or (space == "group" and caller == "mentor") \
+            else 403
     raise AssertionError(op)
 
 
@@ -147,7 +150,7 @@ def call(server, c, caller, method, path, body=None):
 
 
 OPS = ["get_thread", "get_post", "revisions", "list", "reply", "react", "bookmark", "read",
-       "subscribe", "edit_post", "delete_post", "edit_title", "pin", "accept"]
+       "subscribe", "edit_post", "delete_post", "edit_title", "pin", "accept", "hide"]
 
 
 def run(op, server, c, s, caller):
@@ -190,6 +193,10 @@ def run(op, server, c, s, caller):
     if op == "accept":
         return call(server, c, caller, "POST", f"/api/v1/threads/{tid}/answer",
                     {"post_id": s["answer"]["id"]})
+    if op == "hide":
+        p = fresh_post(c, s)
+        return call(server, c, caller, "POST", f"/api/v1/posts/{p['id']}/hide",
+                    {"reason": "identifying details"})
     raise AssertionError(op)
 
 
@@ -235,11 +242,12 @@ def test_the_matrix_covers_every_thread_and_post_endpoint():
         ("PUT", "/api/v1/posts/{id}/bookmark"), ("POST", "/api/v1/threads/{id}/read"),
         ("PUT", "/api/v1/threads/{id}/subscription"), ("PATCH", "/api/v1/posts/{id}"),
         ("DELETE", "/api/v1/posts/{id}"), ("PATCH", "/api/v1/threads/{id}"),
-        ("POST", "/api/v1/threads/{id}/answer"),
+        ("POST", "/api/v1/threads/{id}/answer"), ("POST", "/api/v1/posts/{id}/hide"),
     }
     # undoing what the matrix does (same checks), or lists of one's own
     exceptions = {
         ("DELETE", "/api/v1/threads/{id}/answer"), ("DELETE", "/api/v1/posts/{id}/bookmark"),
+        ("POST", "/api/v1/posts/{id}/unhide"),
         ("DELETE", "/api/v1/posts/{id}/reactions/{name}"), ("POST", "/api/v1/threads"),
         ("GET", "/api/v1/me/bookmarks"),
     }

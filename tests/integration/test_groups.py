@@ -351,3 +351,38 @@ def test_the_calendar_feed_is_valid_rfc5545(coordinator, people):
     assert "SUMMARY:Calendar\\; group\\, with \\\\ specials (in person)" in text
     assert "DESCRIPTION:Cases:\\n1. a long agenda line " + "é" * 80 in text
     problem(people["Outsider"].get(f"/api/v1/groups/{g['id']}/meetings.ics"), 404, "not_found")
+
+
+# ---- the group's mentor hides posts ---------------------------------------------------
+
+def test_the_mentor_hides_a_post_in_the_group_and_undoes_it(coordinator, people):
+    g = make_group(coordinator, name="Hiding group")
+    put_member(coordinator, g, people["Mentor One"], "mentor")
+    put_member(coordinator, g, people["Mentee A"], "mentee")
+    put_member(coordinator, g, people["Mentee B"], "mentee")
+    out = group_thread(people["Mentee A"], g, title="A case with a slip")
+    reply = people["Mentee A"].call("POST", f"/api/v1/threads/{out['thread']['id']}/posts",
+                                    body={"body": "Her name is on the chart."}).json()
+    problem(people["Mentor One"].call("POST", f"/api/v1/posts/{reply['id']}/hide", body={}), 422,
+            "validation_failed")
+    problem(people["Mentee B"].call("POST", f"/api/v1/posts/{reply['id']}/hide",
+                                    body={"reason": "not mine to hide"}), 403, "forbidden")
+    r = people["Mentor One"].call("POST", f"/api/v1/posts/{reply['id']}/hide",
+                                  body={"reason": "identifying details"})
+    assert r.status == 200 and r.json()["state"] == "hidden"
+    seen_by_mentee = people["Mentee B"].get(f"/api/v1/posts/{reply['id']}").json()
+    assert seen_by_mentee["state"] == "hidden" and seen_by_mentee["body"] is None
+    assert people["Mentee A"].get(f"/api/v1/posts/{reply['id']}").json()["body"] \
+        == "Her name is on the chart."  # the author, to edit it for re-review
+    assert coordinator.get(f"/api/v1/posts/{reply['id']}").json()["body"] is not None
+    thread = people["Mentee B"].get(f"/api/v1/threads/{out['thread']['id']}").json()["thread"]
+    assert thread["post_count"] == 1
+    log = psql(DATABASE_URL, "SELECT action || ' ' || reason FROM moderation_log WHERE "
+               f"target_type = 'post' AND target_id = {reply['id']}")
+    assert log == "post.hide identifying details"
+    r = people["Mentor One"].call("POST", f"/api/v1/posts/{reply['id']}/unhide",
+                                  body={"reason": "edited by the author"})
+    assert r.status == 200 and r.json()["state"] == "visible"
+    assert people["Mentee B"].get(f"/api/v1/posts/{reply['id']}").json()["body"] is not None
+    problem(people["Outsider"].call("POST", f"/api/v1/posts/{reply['id']}/hide",
+                                    body={"reason": "curious"}), 404, "not_found")

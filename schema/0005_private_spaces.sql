@@ -555,17 +555,22 @@ BEGIN
         FROM groups g WHERE g.id = p_group);
 END $$;
 
--- A group's JSON names its next meeting (not cancelled, not ended).
+-- A group's JSON names its next meeting and its upcoming ones (not cancelled, not
+-- ended; the first five).
 CREATE FUNCTION cf_group_json(g groups, p_user bigint) RETURNS json
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     base jsonb := cf_group_base_json(g, p_user)::jsonb;
+    upcoming jsonb;
 BEGIN
-    RETURN (base || jsonb_build_object('next_meeting', (
-        SELECT cf_meeting_json(m) FROM meetings m
-        WHERE m.group_id = g.id AND m.cancelled_at IS NULL
-          AND m.starts_at + make_interval(mins => m.duration_minutes) > now()
-        ORDER BY m.starts_at, m.id LIMIT 1)))::json;
+    SELECT coalesce(jsonb_agg(cf_meeting_json(m)::jsonb ORDER BY m.starts_at, m.id), '[]')
+    INTO upcoming
+    FROM (SELECT * FROM meetings
+          WHERE group_id = g.id AND cancelled_at IS NULL
+            AND starts_at + make_interval(mins => duration_minutes) > now()
+          ORDER BY starts_at, id LIMIT 5) m;
+    RETURN (base || jsonb_build_object('next_meeting', upcoming -> 0,
+                                       'upcoming_meetings', upcoming))::json;
 END $$;
 
 -- ---- hiding posts ------------------------------------------------------------------------

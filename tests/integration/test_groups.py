@@ -292,7 +292,9 @@ def test_meetings_are_scheduled_listed_edited_and_cancelled(coordinator, people)
     rest = mentee.get(f"/api/v1/groups/{g['id']}/meetings?limit=1&cursor="
                       f"{listed['next_cursor']}").json()
     assert [x["id"] for x in rest["items"]] == [later["id"]]
-    assert mentee.get(f"/api/v1/groups/{g['id']}").json()["next_meeting"]["id"] == m["id"]
+    seen = mentee.get(f"/api/v1/groups/{g['id']}").json()
+    assert seen["next_meeting"]["id"] == m["id"]
+    assert [x["id"] for x in seen["upcoming_meetings"]] == [m["id"], later["id"]]
     r = mentor.call("PATCH", f"/api/v1/groups/{g['id']}/meetings/{m['id']}",
                     body={"mode": "in_person", "where": "Clinic room 2"})
     assert r.status == 200 and r.json()["mode"] == "in_person" and r.json()["sequence"] == 1

@@ -38,6 +38,8 @@ enum {
     S_INVITE_DAYS,
     S_POST_INTERVAL,
     S_THREAD_INTERVAL,
+    S_FLAG_THRESHOLD,
+    S_FLAGS_PER_DAY,
     S_EMAIL,
     S_NAME,
     S_NETWORK,
@@ -67,6 +69,8 @@ static const struct setting settings[S_COUNT] = {
     [S_INVITE_DAYS] = {"--invite-days", "CONFER_INVITE_DAYS", 1, 1, 365},
     [S_POST_INTERVAL] = {"--post-interval", "CONFER_POST_INTERVAL", 1, 0, 3600},
     [S_THREAD_INTERVAL] = {"--thread-interval", "CONFER_THREAD_INTERVAL", 1, 0, 86400},
+    [S_FLAG_THRESHOLD] = {"--flag-threshold", "CONFER_FLAG_THRESHOLD", 1, 1, 100},
+    [S_FLAGS_PER_DAY] = {"--flags-per-day", "CONFER_FLAGS_PER_DAY", 1, 1, 10000},
     [S_EMAIL] = {"--email", NULL, 0, 0, 0},
     [S_NAME] = {"--name", NULL, 0, 0, 0},
     [S_NETWORK] = {"--network", NULL, 0, 0, 0},
@@ -242,6 +246,12 @@ static int apply(struct cf_config *cfg, int which, const char *value, const char
     case S_THREAD_INTERVAL:
         cfg->thread_interval_s = iv;
         break;
+    case S_FLAG_THRESHOLD:
+        cfg->flag_threshold = iv;
+        break;
+    case S_FLAGS_PER_DAY:
+        cfg->flags_per_day = iv;
+        break;
     case S_EMAIL:
         set_string(&cfg->arg_email, value);
         break;
@@ -288,6 +298,8 @@ static void defaults(struct cf_config *cfg)
     cfg->invite_days = 14;
     cfg->post_interval_s = 5;
     cfg->thread_interval_s = 15;
+    cfg->flag_threshold = 3;
+    cfg->flags_per_day = 20;
 }
 
 int cf_config_load(struct cf_config *cfg, int argc, const char *const *argv, char *err,

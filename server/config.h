@@ -45,6 +45,8 @@ struct cf_config {
     int invite_days;       /* invitation codes expire after this */
     int post_interval_s;   /* seconds between one member's posts (SPEC section 5) */
     int thread_interval_s; /* seconds between one member's new threads */
+    int flag_threshold;    /* distinct members whose flags hide a post */
+    int flags_per_day;     /* flags one member may raise a day */
     /* command-line only: confer admin create / confer invite */
     char *arg_email, *arg_name, *arg_network, *arg_role, *arg_profession;
 };

@@ -43,11 +43,8 @@ static const struct cf_sql_error save_errors[] = {
 
 static void on_saved(struct cf_db_result *r, void *arg)
 {
-    struct cf_request *req = arg;
-    json_t *c = cf_request_sql_outcome(req, r, "category", save_errors,
-                                       sizeof(save_errors) / sizeof(save_errors[0]));
-    if (c != NULL)
-        cf_reply_json(req, req->success_status, c);
+    cf_request_reply_outcome(arg, r, "category", save_errors,
+                             sizeof(save_errors) / sizeof(save_errors[0]));
 }
 
 void cf_h_categories_list(struct cf_request *req)

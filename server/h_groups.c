@@ -51,20 +51,10 @@ static void id_text(char out[24], int64_t v)
     snprintf(out, 24, "%lld", (long long)v);
 }
 
-/* {"<key>": object} → the object with req->success_status (204: no body). */
 static void answer(struct cf_db_result *r, void *arg, const char *key)
 {
-    struct cf_request *req = arg;
-    json_t *v = cf_request_sql_outcome(req, r, key, group_errors,
-                                       sizeof(group_errors) / sizeof(group_errors[0]));
-    if (v == NULL)
-        return;
-    if (req->success_status == 204) {
-        json_decref(v);
-        cf_reply_empty(req, 204);
-        return;
-    }
-    cf_reply_json(req, req->success_status, v);
+    cf_request_reply_outcome(arg, r, key, group_errors,
+                             sizeof(group_errors) / sizeof(group_errors[0]));
 }
 
 static void on_group(struct cf_db_result *r, void *arg)

@@ -294,10 +294,7 @@ static void compose_run(struct compose *c, const char *body)
 /* {"post"}, {"thread"} or {"created"}: the object alone, with req->success_status. */
 static void on_written(struct cf_db_result *r, void *arg, const char *key)
 {
-    struct cf_request *req = arg;
-    json_t *v = cf_request_sql_outcome(req, r, key, write_errors, NWRITE_ERRORS);
-    if (v != NULL)
-        cf_reply_json(req, req->success_status, v);
+    cf_request_reply_outcome(arg, r, key, write_errors, NWRITE_ERRORS);
 }
 
 static void on_post_written(struct cf_db_result *r, void *arg)
@@ -318,12 +315,7 @@ static void on_thread_created(struct cf_db_result *r, void *arg)
 
 static void on_deleted(struct cf_db_result *r, void *arg)
 {
-    struct cf_request *req = arg;
-    json_t *v = cf_request_sql_outcome(req, r, "deleted", write_errors, NWRITE_ERRORS);
-    if (v != NULL) {
-        json_decref(v);
-        cf_reply_empty(req, 204);
-    }
+    on_written(r, arg, "deleted");
 }
 
 /* ---- GET /threads ---- */
@@ -681,6 +673,7 @@ void cf_h_post_delete(struct cf_request *req)
     id_text(post, cf_request_param_id(req, 0));
     const char *reason = cf_request_query(req, "reason");
     const char *params[] = {user, post, reason};
+    req->success_status = 204;
     cf_db_query(req->worker->db, &q_post_delete, params, on_deleted, req);
 }
 

@@ -59,7 +59,11 @@ static const char usage[] =
     "  --post-interval S       CONFER_POST_INTERVAL     seconds between a member's posts\n"
     "                                                   (default 5; 0: no limit)\n"
     "  --thread-interval S     CONFER_THREAD_INTERVAL   seconds between a member's new\n"
-    "                                                   threads (default 15; 0: no limit)\n";
+    "                                                   threads (default 15; 0: no limit)\n"
+    "  --flag-threshold N      CONFER_FLAG_THRESHOLD    members whose flags hide a post\n"
+    "                                                   pending review (default 3)\n"
+    "  --flags-per-day N       CONFER_FLAGS_PER_DAY     flags one member may raise a day\n"
+    "                                                   (default 20)\n";
 
 int main(int argc, char **argv)
 {

@@ -80,6 +80,20 @@ int cf_query_cursor(struct cf_request *req, size_t min, size_t max, char *out, s
     return 1;
 }
 
+void cf_request_reply_outcome(struct cf_request *req, const struct cf_db_result *r, const char *key,
+                              const struct cf_sql_error *errors, size_t n)
+{
+    json_t *v = cf_request_sql_outcome(req, r, key, errors, n);
+    if (v == NULL)
+        return;
+    if (req->success_status == 204) {
+        json_decref(v);
+        cf_reply_empty(req, 204);
+        return;
+    }
+    cf_reply_json(req, req->success_status, v);
+}
+
 void cf_request_run_list(struct cf_request *req, struct cf_db_stmt *stmt, size_t cursor_parts)
 {
     int limit = cf_query_limit(req);

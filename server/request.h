@@ -139,6 +139,10 @@ int cf_query_cursor(struct cf_request *req, size_t min, size_t max, char *out, s
  * of cursor_parts integers or NULL, $3 ?limit=) and replies with its JSON. */
 void cf_request_run_list(struct cf_request *req, struct cf_db_stmt *stmt, size_t cursor_parts);
 
+/* The same, and then the reply: the value with req->success_status (204: no body). */
+void cf_request_reply_outcome(struct cf_request *req, const struct cf_db_result *r, const char *key,
+                              const struct cf_sql_error *errors, size_t n);
+
 /* Called by http_server: frees a request after its reply. */
 void cf_request_free(struct cf_request *req);
 

@@ -44,6 +44,11 @@ const struct cf_route cf_routes[] = {
     {CF_GET, "/api/v1/me/bookmarks", cf_h_bookmarks_list, CF_AUTH_USER, 0},
     {CF_POST, "/api/v1/preview", cf_h_preview, CF_AUTH_USER,
      CF_ROUTE_JSON_BODY | CF_ROUTE_WHILE_SUSPENDED | CF_ROUTE_BEFORE_GUIDELINES},
+    /* moderation */
+    {CF_POST, "/api/v1/posts/{id}/flags", cf_h_flag_create, CF_AUTH_USER, CF_ROUTE_JSON_BODY},
+    {CF_GET, "/api/v1/moderation/queue", cf_h_moderation_queue, CF_AUTH_USER, 0},
+    {CF_POST, "/api/v1/moderation/posts/{id}/decision", cf_h_moderation_decide, CF_AUTH_USER,
+     CF_ROUTE_JSON_BODY},
     /* conversations */
     {CF_GET, "/api/v1/conversations", cf_h_conversations_list, CF_AUTH_USER, 0},
     {CF_POST, "/api/v1/conversations", cf_h_conversation_create, CF_AUTH_USER, CF_ROUTE_JSON_BODY},

@@ -61,6 +61,11 @@ void cf_h_bookmark_delete(struct cf_request *req);
 void cf_h_bookmarks_list(struct cf_request *req);
 void cf_h_preview(struct cf_request *req);
 void cf_h_conversation_create(struct cf_request *req);
+
+/* h_moderation.c */
+void cf_h_flag_create(struct cf_request *req);
+void cf_h_moderation_queue(struct cf_request *req);
+void cf_h_moderation_decide(struct cf_request *req);
 void cf_h_conversations_list(struct cf_request *req);
 void cf_h_network_get(struct cf_request *req);
 

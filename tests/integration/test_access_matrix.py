@@ -76,6 +76,8 @@ def expected(op, caller, space):
         return 200 if moderates(caller, space) else 403
     if op == "accept":
         return 200 if accepts_answers(caller, space) else 403
+    if op == "flag":  # whoever reads a post may flag it (on a post of the author's)
+        return 409 if caller == "author" else 201
     if op == "hide":  # moderators, and in a group its mentor (hide only)
         return 200 if moderates(caller, space) or (space == "group" and caller == "mentor") \
             else 403
@@ -150,7 +152,7 @@ def call(server, c, caller, method, path, body=None):
 
 
 OPS = ["get_thread", "get_post", "revisions", "list", "reply", "react", "bookmark", "read",
-       "subscribe", "edit_post", "delete_post", "edit_title", "pin", "accept", "hide"]
+       "subscribe", "edit_post", "delete_post", "edit_title", "pin", "accept", "hide", "flag"]
 
 
 def run(op, server, c, s, caller):
@@ -193,6 +195,10 @@ def run(op, server, c, s, caller):
     if op == "accept":
         return call(server, c, caller, "POST", f"/api/v1/threads/{tid}/answer",
                     {"post_id": s["answer"]["id"]})
+    if op == "flag":
+        p = fresh_post(c, s)
+        return call(server, c, caller, "POST", f"/api/v1/posts/{p['id']}/flags",
+                    {"reason": "off_topic", "note": "matrix"})
     if op == "hide":
         p = fresh_post(c, s)
         return call(server, c, caller, "POST", f"/api/v1/posts/{p['id']}/hide",
@@ -243,6 +249,7 @@ def test_the_matrix_covers_every_thread_and_post_endpoint():
         ("PUT", "/api/v1/threads/{id}/subscription"), ("PATCH", "/api/v1/posts/{id}"),
         ("DELETE", "/api/v1/posts/{id}"), ("PATCH", "/api/v1/threads/{id}"),
         ("POST", "/api/v1/threads/{id}/answer"), ("POST", "/api/v1/posts/{id}/hide"),
+        ("POST", "/api/v1/posts/{id}/flags"),
     }
     # undoing what the matrix does (same checks), or lists of one's own
     exceptions = {

@@ -234,3 +234,70 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
+
+-- ---- suspensions and the log -----------------------------------------------------------
+
+-- POST /moderation/users/{id}/suspend (p_on, until p_until) and /unsuspend: moderators
+-- suspend members and coordinators, admins anyone but themselves. A suspended member
+-- reads but never writes (auth.c). Logged with before and after.
+-- {"user"} or {"error": not_found | forbidden | until_invalid}.
+CREATE FUNCTION cf_suspend(p_actor bigint, p_target bigint, p_on boolean, p_until_text text,
+                           p_reason text) RETURNS json
+LANGUAGE plpgsql AS $$
+DECLARE
+    actor users;
+    u users;
+    before jsonb;
+    p_until timestamptz := CASE WHEN p_on THEN cf_parse_time(p_until_text) END;
+BEGIN
+    IF p_on AND (p_until IS NULL OR p_until <= now()) THEN
+        RETURN json_build_object('error', 'until_invalid');
+    END IF;
+    SELECT * INTO actor FROM users WHERE id = p_actor;
+    SELECT * INTO u FROM users WHERE id = p_target FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN json_build_object('error', 'not_found');
+    ELSIF actor.site_role NOT IN ('moderator', 'admin') OR u.id = actor.id
+          OR (actor.site_role = 'moderator' AND u.site_role IN ('moderator', 'admin')) THEN
+        RETURN json_build_object('error', 'forbidden');
+    END IF;
+    before := jsonb_build_object('suspended_until', cf_time(u.suspended_until),
+                                 'suspended_reason', u.suspended_reason);
+    UPDATE users SET suspended_until = p_until,
+                     suspended_reason = CASE WHEN p_until IS NULL THEN NULL ELSE p_reason END
+    WHERE id = u.id RETURNING * INTO u;
+    INSERT INTO moderation_log (actor_id, action, target_type, target_id, reason, before, after)
+    VALUES (p_actor, CASE WHEN p_until IS NULL THEN 'user.unsuspend' ELSE 'user.suspend' END,
+            'user', u.id, p_reason, before,
+            jsonb_build_object('suspended_until', cf_time(u.suspended_until),
+                               'suspended_reason', u.suspended_reason));
+    RETURN json_build_object('user', cf_user_json(u, true));
+END $$;
+
+-- GET /moderation/log: newest first, keyset on id; filters by action, actor and target.
+-- Moderators and admins. JSON text.
+CREATE FUNCTION cf_moderation_log(p_action text, p_actor bigint, p_target_type text,
+                                  p_target_id bigint, p_cursor bigint[], p_limit integer)
+RETURNS text LANGUAGE plpgsql STABLE SET plan_cache_mode = force_custom_plan AS $$
+DECLARE
+    ids bigint[];
+BEGIN
+    ids := ARRAY(SELECT id FROM moderation_log
+                 WHERE id < coalesce(p_cursor[1], 9223372036854775807)
+                   AND (p_action IS NULL OR action = p_action)
+                   AND (p_actor IS NULL OR actor_id = p_actor)
+                   AND (p_target_type IS NULL OR target_type = p_target_type)
+                   AND (p_target_id IS NULL OR target_id = p_target_id)
+                 ORDER BY id DESC LIMIT p_limit + 1);
+    RETURN json_build_object(
+        'items', coalesce((SELECT json_agg(json_build_object(
+                     'id', m.id, 'action', m.action,
+                     'actor', CASE WHEN m.actor_id IS NULL THEN NULL
+                                   ELSE cf_author_json(m.actor_id) END,
+                     'target', json_build_object('type', m.target_type, 'id', m.target_id),
+                     'reason', m.reason, 'before', m.before, 'after', m.after,
+                     'created_at', cf_time(m.created_at)) ORDER BY m.id DESC)
+                 FROM moderation_log m WHERE m.id = ANY (ids[1:p_limit])), '[]'::json),
+        'next_cursor', CASE WHEN cardinality(ids) > p_limit
+                            THEN cf_cursor_of(ARRAY[ids[p_limit]]) END)::text;
+END $$;

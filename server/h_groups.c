@@ -316,17 +316,14 @@ void cf_h_meetings_list(struct cf_request *req)
         cf_reply_problem(req, 400, "invalid_query", "when is upcoming or past");
         return;
     }
-    int limit = cf_query_limit(req);
-    char cursor[CF_CURSOR_TEXT];
-    int has_cursor = limit < 0 ? -1 : cf_query_cursor(req, 2, 2, cursor, sizeof(cursor));
-    if (has_cursor < 0)
+    struct cf_page page;
+    if (cf_query_page(req, 2, 2, &page) < 0)
         return;
-    char user[24], group[24], lim[12];
+    char user[24], group[24];
     id_text(user, req->auth.user_id);
     id_text(group, cf_request_param_id(req, 0));
-    snprintf(lim, sizeof(lim), "%d", limit);
     const char *past = when != NULL && strcmp(when, "past") == 0 ? "true" : "false";
-    const char *params[] = {user, group, past, has_cursor ? cursor : NULL, lim};
+    const char *params[] = {user, group, past, page.cursor, page.limit};
     cf_request_run_json(req, &q_meeting_list, params, 200);
 }
 

@@ -96,15 +96,12 @@ void cf_h_moderation_queue(struct cf_request *req)
         cf_reply_problem(req, 400, "invalid_query", "status is pending or resolved");
         return;
     }
-    int limit = cf_query_limit(req);
-    char cursor[CF_CURSOR_TEXT];
-    int has_cursor = limit < 0 ? -1 : cf_query_cursor(req, 1, 1, cursor, sizeof(cursor));
-    if (has_cursor < 0)
+    struct cf_page page;
+    if (cf_query_page(req, 1, 1, &page) < 0)
         return;
-    char user[24], lim[12];
+    char user[24];
     id_text(user, req->auth.user_id);
-    snprintf(lim, sizeof(lim), "%d", limit);
-    const char *params[] = {user, status ? status : "pending", has_cursor ? cursor : NULL, lim};
+    const char *params[] = {user, status ? status : "pending", page.cursor, page.limit};
     cf_request_run_json(req, &q_queue, params, 200);
 }
 
@@ -128,4 +125,83 @@ void cf_h_moderation_decide(struct cf_request *req)
     const char *params[] = {user, post, action, note};
     req->success_status = 200;
     cf_db_query(req->worker->db, &q_decide, params, on_decision, req);
+}
+
+/* ---- suspensions and the log ---- */
+
+static struct cf_db_stmt q_suspend =
+    CF_DB_STMT("suspend", "SELECT cf_suspend($1, $2, $3, $4, $5)", 5);
+static struct cf_db_stmt q_log =
+    CF_DB_STMT("moderation_log", "SELECT cf_moderation_log($1, $2, $3, $4, $5::bigint[], $6)", 6);
+
+static const struct cf_sql_error suspend_errors[] = {
+    {"not_found", 404, "no such member", NULL},
+    {"forbidden", 403, "moderators suspend members and coordinators; admins anyone but themselves",
+     NULL},
+    {"until_invalid", 422, "a time to come (RFC 3339)", "until"},
+};
+
+static void on_suspended(struct cf_db_result *r, void *arg)
+{
+    cf_request_reply_outcome(arg, r, "user", suspend_errors,
+                             sizeof(suspend_errors) / sizeof(suspend_errors[0]));
+}
+
+static void suspend(struct cf_request *req, int on)
+{
+    json_t *errors = NULL;
+    const char *until = on ? cf_body_string(req, "until", 10, 40, &errors) : NULL;
+    const char *reason = cf_body_string(req, "reason", 3, 500, &errors);
+    if (on && until == NULL && json_object_get(req->body, "until") == NULL)
+        cf_errors_add(&errors, "until", "required", "when the suspension ends (RFC 3339)");
+    if (reason == NULL && json_object_get(req->body, "reason") == NULL)
+        cf_errors_add(&errors, "reason", "required", "say why: it goes into the moderation log");
+    if (errors != NULL) {
+        cf_reply_invalid(req, errors);
+        return;
+    }
+    char actor[24], target[24];
+    id_text(actor, req->auth.user_id);
+    id_text(target, cf_request_param_id(req, 0));
+    const char *params[] = {actor, target, on ? "true" : "false", until, reason};
+    req->success_status = 200;
+    cf_db_query(req->worker->db, &q_suspend, params, on_suspended, req);
+}
+
+void cf_h_user_suspend(struct cf_request *req)
+{
+    suspend(req, 1);
+}
+
+void cf_h_user_unsuspend(struct cf_request *req)
+{
+    suspend(req, 0);
+}
+
+void cf_h_moderation_log(struct cf_request *req)
+{
+    if (req->auth.role != CF_ROLE_MODERATOR && req->auth.role != CF_ROLE_ADMIN) {
+        cf_reply_problem(req, 403, "forbidden", "moderators and admins read the moderation log");
+        return;
+    }
+    const char *actor = cf_request_query(req, "actor");
+    const char *target_id = cf_request_query(req, "target_id");
+    const char *ids[] = {actor, target_id};
+    for (size_t i = 0; i < 2; i++) {
+        if (ids[i] != NULL && (ids[i][0] == '\0' || strlen(ids[i]) > 15 ||
+                               strspn(ids[i], "0123456789") != strlen(ids[i]))) {
+            cf_reply_problem(req, 400, "invalid_query", "actor and target_id are ids");
+            return;
+        }
+    }
+    struct cf_page page;
+    if (cf_query_page(req, 1, 1, &page) < 0)
+        return;
+    const char *params[] = {cf_request_query(req, "action"),
+                            actor,
+                            cf_request_query(req, "target_type"),
+                            target_id,
+                            page.cursor,
+                            page.limit};
+    cf_request_run_json(req, &q_log, params, 200);
 }

@@ -323,8 +323,8 @@ static void on_deleted(struct cf_db_result *r, void *arg)
 void cf_h_threads_list(struct cf_request *req)
 {
     const char *sort, *status, *kind;
-    int limit = cf_query_limit(req);
-    if (limit < 0 || query_enum(req, "sort", sorts, &sort) < 0 ||
+    struct cf_page page;
+    if (cf_query_page(req, 3, 3, &page) < 0 || query_enum(req, "sort", sorts, &sort) < 0 ||
         query_enum(req, "status", statuses, &status) < 0 ||
         query_enum(req, "kind", kinds, &kind) < 0)
         return;
@@ -364,23 +364,12 @@ void cf_h_threads_list(struct cf_request *req)
         }
         id_text(author_id, v);
     }
-    char cursor[CF_CURSOR_TEXT];
-    int has_cursor = cf_query_cursor(req, 3, 3, cursor, sizeof(cursor));
-    if (has_cursor < 0)
-        return;
-    char user[24], lim[12];
+    char user[24];
     id_text(user, req->auth.user_id);
-    snprintf(lim, sizeof(lim), "%d", limit);
-    const char *params[] = {user,
-                            category,
-                            group ? group_id : NULL,
-                            tag,
-                            status,
-                            kind,
-                            author ? author_id : NULL,
-                            sort ? sort : "latest",
-                            has_cursor ? cursor : NULL,
-                            lim};
+    const char *params[] = {
+        user,        category,  group ? group_id : NULL,   tag,
+        status,      kind,      author ? author_id : NULL, sort ? sort : "latest",
+        page.cursor, page.limit};
     cf_request_run_json(req, &q_list, params, 200);
 }
 
@@ -509,22 +498,18 @@ void cf_h_conversations_list(struct cf_request *req)
 
 void cf_h_thread_get(struct cf_request *req)
 {
-    int limit = cf_query_limit(req);
     const char *order;
     static const char *const orders[] = {"chronological", "tree", NULL};
-    if (limit < 0 || query_enum(req, "order", orders, &order) < 0)
+    if (query_enum(req, "order", orders, &order) < 0)
         return;
     int tree = order && strcmp(order, "tree") == 0;
-    char cursor[CF_CURSOR_TEXT];
-    int has_cursor =
-        cf_query_cursor(req, 1, tree ? CF_CURSOR_MAX_PARTS : 1, cursor, sizeof(cursor));
-    if (has_cursor < 0)
+    struct cf_page page;
+    if (cf_query_page(req, 1, tree ? CF_CURSOR_MAX_PARTS : 1, &page) < 0)
         return;
-    char user[24], thread[24], lim[12];
+    char user[24], thread[24];
     id_text(user, req->auth.user_id);
     id_text(thread, cf_request_param_id(req, 0));
-    snprintf(lim, sizeof(lim), "%d", limit);
-    const char *params[] = {user, thread, tree ? "true" : "false", has_cursor ? cursor : NULL, lim};
+    const char *params[] = {user, thread, tree ? "true" : "false", page.cursor, page.limit};
     cf_request_run_json(req, &q_page, params, 200);
 }
 

@@ -51,7 +51,8 @@ void cf_request_add_header(struct cf_request *req, const char *name, const char 
     evhttp_add_header(evhttp_request_get_output_headers(req->ev), name, value);
 }
 
-int cf_query_limit(struct cf_request *req)
+/* ?limit= (default 30, 1 to 100): the value, or -1 after answering 400 invalid_query. */
+static int query_limit(struct cf_request *req)
 {
     const char *s = cf_request_query(req, "limit");
     if (s == NULL)
@@ -65,7 +66,9 @@ int cf_query_limit(struct cf_request *req)
     return (int)v;
 }
 
-int cf_query_cursor(struct cf_request *req, size_t min, size_t max, char *out, size_t size)
+/* ?cursor=: 0 when absent (out ""), 1 when it has min to max parts (out: a bigint[]
+ * literal), -1 after answering 400 invalid_cursor. */
+static int query_cursor(struct cf_request *req, size_t min, size_t max, char *out, size_t size)
 {
     const char *s = cf_request_query(req, "cursor");
     int64_t parts[CF_CURSOR_MAX_PARTS];
@@ -94,18 +97,27 @@ void cf_request_reply_outcome(struct cf_request *req, const struct cf_db_result 
     cf_reply_json(req, req->success_status, v);
 }
 
+int cf_query_page(struct cf_request *req, size_t min_parts, size_t max_parts, struct cf_page *page)
+{
+    int limit = query_limit(req);
+    if (limit < 0)
+        return -1;
+    int has = query_cursor(req, min_parts, max_parts, page->cursor_text, sizeof(page->cursor_text));
+    if (has < 0)
+        return -1;
+    snprintf(page->limit, sizeof(page->limit), "%d", limit);
+    page->cursor = has ? page->cursor_text : NULL;
+    return 0;
+}
+
 void cf_request_run_list(struct cf_request *req, struct cf_db_stmt *stmt, size_t cursor_parts)
 {
-    int limit = cf_query_limit(req);
-    char cursor[CF_CURSOR_TEXT];
-    int has_cursor =
-        limit < 0 ? -1 : cf_query_cursor(req, cursor_parts, cursor_parts, cursor, sizeof(cursor));
-    if (has_cursor < 0)
+    struct cf_page page;
+    if (cf_query_page(req, cursor_parts, cursor_parts, &page) < 0)
         return;
-    char user[24], lim[12];
+    char user[24];
     snprintf(user, sizeof(user), "%lld", (long long)req->auth.user_id);
-    snprintf(lim, sizeof(lim), "%d", limit);
-    const char *params[] = {user, has_cursor ? cursor : NULL, lim};
+    const char *params[] = {user, page.cursor, page.limit};
     cf_request_run_json(req, stmt, params, 200);
 }
 

@@ -127,13 +127,17 @@ struct cf_sql_error {
 json_t *cf_request_sql_outcome(struct cf_request *req, const struct cf_db_result *r,
                                const char *key, const struct cf_sql_error *errors, size_t n);
 
-/* ?limit= (default 30, 1 to 100): the value, or -1 after answering 400 invalid_query. */
-int cf_query_limit(struct cf_request *req);
-
-/* ?cursor= (server/cursor.c): 0 when absent (out ""), 1 when it has min to max parts
- * (out: a PostgreSQL bigint[] literal), -1 after answering 400 invalid_cursor. */
 #define CF_CURSOR_TEXT (CF_CURSOR_MAX_PARTS * 21 + 3)
-int cf_query_cursor(struct cf_request *req, size_t min, size_t max, char *out, size_t size);
+
+/* ?limit= (default 30, 1 to 100) and ?cursor= (server/cursor.c, with min to max parts)
+ * together, as statement parameters: the cursor as a PostgreSQL bigint[] literal. */
+struct cf_page {
+    char limit[12];
+    char cursor_text[CF_CURSOR_TEXT];
+    const char *cursor; /* cursor_text, or NULL when there is none */
+};
+/* 0, or -1 after answering 400. */
+int cf_query_page(struct cf_request *req, size_t min_parts, size_t max_parts, struct cf_page *page);
 
 /* A list of the caller's own: runs stmt with ($1 the caller, $2 the cursor as bigint[]
  * of cursor_parts integers or NULL, $3 ?limit=) and replies with its JSON. */

@@ -49,6 +49,11 @@ const struct cf_route cf_routes[] = {
     {CF_GET, "/api/v1/moderation/queue", cf_h_moderation_queue, CF_AUTH_USER, 0},
     {CF_POST, "/api/v1/moderation/posts/{id}/decision", cf_h_moderation_decide, CF_AUTH_USER,
      CF_ROUTE_JSON_BODY},
+    {CF_POST, "/api/v1/moderation/users/{id}/suspend", cf_h_user_suspend, CF_AUTH_USER,
+     CF_ROUTE_JSON_BODY},
+    {CF_POST, "/api/v1/moderation/users/{id}/unsuspend", cf_h_user_unsuspend, CF_AUTH_USER,
+     CF_ROUTE_JSON_BODY},
+    {CF_GET, "/api/v1/moderation/log", cf_h_moderation_log, CF_AUTH_USER, 0},
     /* conversations */
     {CF_GET, "/api/v1/conversations", cf_h_conversations_list, CF_AUTH_USER, 0},
     {CF_POST, "/api/v1/conversations", cf_h_conversation_create, CF_AUTH_USER, CF_ROUTE_JSON_BODY},

@@ -66,6 +66,9 @@ void cf_h_conversation_create(struct cf_request *req);
 void cf_h_flag_create(struct cf_request *req);
 void cf_h_moderation_queue(struct cf_request *req);
 void cf_h_moderation_decide(struct cf_request *req);
+void cf_h_user_suspend(struct cf_request *req);
+void cf_h_user_unsuspend(struct cf_request *req);
+void cf_h_moderation_log(struct cf_request *req);
 void cf_h_conversations_list(struct cf_request *req);
 void cf_h_network_get(struct cf_request *req);
 

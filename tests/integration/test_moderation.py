@@ -172,3 +172,55 @@ def test_twenty_flags_a_day_then_429():
         assert int(r.headers["retry-after"]) >= 1
     finally:
         assert s.stop() == 0
+
+
+# ---- suspensions and the log ---------------------------------------------------------
+
+def test_suspending_and_unsuspending_a_member(cast, admin, server):
+    member = register(server, admin, network="NB").accept_guidelines()
+    mod = cast["moderator"]
+    cat = member.get("/api/v1/categories/general").json()
+    r = mod.call("POST", f"/api/v1/moderation/users/{member.id}/suspend",
+                 body={"until": "2099-01-01T00:00:00Z", "reason": "repeated disrespect"})
+    assert r.status == 200 and r.json()["suspended_until"].startswith("2099-01-01")
+    problem(member.call("POST", "/api/v1/threads", body={
+        "category_id": cat["id"], "title": "While suspended", "body": "x"}), 403, "suspended")
+    assert member.get("/api/v1/threads").status == 200  # reading goes on
+    r = mod.call("POST", f"/api/v1/moderation/users/{member.id}/unsuspend",
+                 body={"reason": "served"})
+    assert r.status == 200 and "suspended_until" not in r.json()
+    assert member.call("POST", "/api/v1/threads", body={
+        "category_id": cat["id"], "title": "Back again", "body": "x"}).status == 201
+    for body, field in [({"reason": "no end"}, "until"),
+                        ({"until": "2020-01-01T00:00:00Z", "reason": "past"}, "until"),
+                        ({"until": "someday", "reason": "unreadable"}, "until"),
+                        ({"until": "2099-01-01T00:00:00Z"}, "reason")]:
+        p = problem(mod.call("POST", f"/api/v1/moderation/users/{member.id}/suspend", body=body),
+                    422, "validation_failed")
+        assert p["errors"][0]["field"] == field
+    assert member.get("/api/v1/me").json().get("suspended_until") is None
+    problem(mod.call("POST", f"/api/v1/moderation/users/{admin.id}/suspend",
+                     body={"until": "2099-01-01T00:00:00Z", "reason": "not allowed"}), 403, "forbidden")
+    problem(cast["Reader One"].call("POST", f"/api/v1/moderation/users/{member.id}/suspend",
+                                    body={"until": "2099-01-01T00:00:00Z", "reason": "not allowed"}),
+            403, "forbidden")
+    problem(mod.call("POST", "/api/v1/moderation/users/999999999/suspend",
+                     body={"until": "2099-01-01T00:00:00Z", "reason": "nobody"}), 404, "not_found")
+    log = mod.get(f"/api/v1/moderation/log?target_type=user&target_id={member.id}").json()
+    assert [e["action"] for e in log["items"]] == ["user.unsuspend", "user.suspend"]
+    assert log["items"][1]["reason"] == "repeated disrespect"
+    assert log["items"][1]["actor"]["id"] == mod.id
+    assert log["items"][1]["after"]["suspended_until"].startswith("2099-01-01")
+
+
+def test_the_moderation_log_pages_and_filters(cast):
+    mod = cast["moderator"]
+    first = mod.get("/api/v1/moderation/log?limit=2").json()
+    assert len(first["items"]) == 2 and first["next_cursor"]
+    second = mod.get(f"/api/v1/moderation/log?limit=2&cursor={first['next_cursor']}").json()
+    assert second["items"][0]["id"] < first["items"][1]["id"]
+    hides = mod.get("/api/v1/moderation/log?action=post.hide&limit=100").json()["items"]
+    assert hides and all(e["action"] == "post.hide" for e in hides)
+    problem(cast["Reader One"].get("/api/v1/moderation/log"), 403, "forbidden")
+    problem(cast["coordinator"].get("/api/v1/moderation/log"), 403, "forbidden")
+    problem(mod.get("/api/v1/moderation/log?actor=abc"), 400, "invalid_query")

@@ -131,7 +131,7 @@ static void save(struct cf_request *req, int create)
         return;
     }
     char actor[24], key[48], id[24];
-    snprintf(actor, sizeof(actor), "%lld", (long long)req->auth.user_id);
+    cf_id_text(actor, req->auth.user_id);
     if (!create)
         category_key(req, key, id);
     char *text = json_dumps(fields, JSON_COMPACT);

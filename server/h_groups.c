@@ -46,11 +46,6 @@ static const struct cf_sql_error group_errors[] = {
     {"starts_at_invalid", 422, "not a date and time", "starts_at"},
 };
 
-static void id_text(char out[24], int64_t v)
-{
-    snprintf(out, 24, "%lld", (long long)v);
-}
-
 static void answer(struct cf_db_result *r, void *arg, const char *key)
 {
     cf_request_reply_outcome(arg, r, key, group_errors,
@@ -75,8 +70,8 @@ void cf_h_groups_list(struct cf_request *req)
 void cf_h_group_get(struct cf_request *req)
 {
     char user[24], group[24];
-    id_text(user, req->auth.user_id);
-    id_text(group, cf_request_param_id(req, 0));
+    cf_id_text(user, req->auth.user_id);
+    cf_id_text(group, cf_request_param_id(req, 0));
     const char *params[] = {user, group};
     cf_request_run_json(req, &q_get, params, 200);
 }
@@ -127,8 +122,8 @@ static void save(struct cf_request *req, int create)
     if (fields == NULL)
         return;
     char actor[24], group[24];
-    id_text(actor, req->auth.user_id);
-    id_text(group, create ? 0 : cf_request_param_id(req, 0));
+    cf_id_text(actor, req->auth.user_id);
+    cf_id_text(group, create ? 0 : cf_request_param_id(req, 0));
     char *text = json_dumps(fields, JSON_COMPACT);
     json_decref(fields);
     const char *params[] = {actor, create ? NULL : group, text};
@@ -147,32 +142,12 @@ void cf_h_group_update(struct cf_request *req)
     save(req, 0);
 }
 
-/* The n-th path parameter read as an id ({user_id}, {meeting_id}): 0 when it is not one. */
-static int64_t path_id(const struct cf_request *req, size_t n)
-{
-    const struct cf_route_param *p = &req->match.params[n];
-    if (p->len == 0 || p->len > 15 || p->start[0] == '0')
-        return 0;
-    int64_t v = 0;
-    for (size_t i = 0; i < p->len; i++) {
-        if (p->start[i] < '0' || p->start[i] > '9')
-            return 0;
-        v = v * 10 + (p->start[i] - '0');
-    }
-    return v;
-}
-
 static void member(struct cf_request *req, const char *role, const char *reason)
 {
-    int64_t target = path_id(req, 1);
-    if (target == 0) {
-        cf_reply_problem(req, 404, "not_found", "no such member");
-        return;
-    }
     char actor[24], group[24], user[24];
-    id_text(actor, req->auth.user_id);
-    id_text(group, cf_request_param_id(req, 0));
-    id_text(user, target);
+    cf_id_text(actor, req->auth.user_id);
+    cf_id_text(group, cf_request_param_id(req, 0));
+    cf_id_text(user, cf_request_param_id(req, 1));
     const char *params[] = {actor, group, user, role, reason};
     req->success_status = role ? 200 : 204;
     cf_db_query(req->worker->db, &q_member, params, on_group, req);
@@ -276,16 +251,10 @@ static void meeting_save(struct cf_request *req, int create, int cancel)
     json_t *fields = cancel ? json_object() : meeting_fields(req, create);
     if (fields == NULL)
         return;
-    int64_t meeting = create ? 0 : path_id(req, 1);
-    if (!create && meeting == 0) {
-        json_decref(fields);
-        cf_reply_problem(req, 404, "not_found", "no such meeting");
-        return;
-    }
     char user[24], group[24], id[24];
-    id_text(user, req->auth.user_id);
-    id_text(group, cf_request_param_id(req, 0));
-    id_text(id, meeting);
+    cf_id_text(user, req->auth.user_id);
+    cf_id_text(group, cf_request_param_id(req, 0));
+    cf_id_text(id, create ? 0 : cf_request_param_id(req, 1));
     char *text = json_dumps(fields, JSON_COMPACT);
     json_decref(fields);
     const char *params[] = {user, group, create ? NULL : id, text, cancel ? "true" : "false"};
@@ -320,8 +289,8 @@ void cf_h_meetings_list(struct cf_request *req)
     if (cf_query_page(req, 2, 2, &page) < 0)
         return;
     char user[24], group[24];
-    id_text(user, req->auth.user_id);
-    id_text(group, cf_request_param_id(req, 0));
+    cf_id_text(user, req->auth.user_id);
+    cf_id_text(group, cf_request_param_id(req, 0));
     const char *past = when != NULL && strcmp(when, "past") == 0 ? "true" : "false";
     const char *params[] = {user, group, past, page.cursor, page.limit};
     cf_request_run_json(req, &q_meeting_list, params, 200);
@@ -437,8 +406,8 @@ static void on_calendar(struct cf_db_result *r, void *arg)
 void cf_h_meetings_calendar(struct cf_request *req)
 {
     char user[24], group[24];
-    id_text(user, req->auth.user_id);
-    id_text(group, cf_request_param_id(req, 0));
+    cf_id_text(user, req->auth.user_id);
+    cf_id_text(group, cf_request_param_id(req, 0));
     const char *params[] = {user, group};
     cf_db_query(req->worker->db, &q_calendar, params, on_calendar, req);
 }

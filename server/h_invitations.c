@@ -88,7 +88,7 @@ void cf_h_invitation_create(struct cf_request *req)
         return;
     }
     cf_auth_sha256_hex(ctx->code, hash);
-    snprintf(actor, sizeof(actor), "%lld", (long long)req->auth.user_id);
+    cf_id_text(actor, req->auth.user_id);
     snprintf(days, sizeof(days), "%d", req->worker->server->cfg->invite_days);
     const char *params[] = {actor, hash, email, network, role, days};
     cf_db_query(req->worker->db, &q_invite, params, on_invited, ctx);

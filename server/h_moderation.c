@@ -31,11 +31,6 @@ static const struct cf_sql_error errors_map[] = {
 static const char *const reasons[] = {"privacy", "disrespectful", "clinical_safety",
                                       "spam",    "off_topic",     "other"};
 
-static void id_text(char out[24], int64_t v)
-{
-    snprintf(out, 24, "%lld", (long long)v);
-}
-
 static void on_answer(struct cf_db_result *r, void *arg, const char *key)
 {
     cf_request_reply_outcome(arg, r, key, errors_map, sizeof(errors_map) / sizeof(errors_map[0]));
@@ -68,8 +63,8 @@ void cf_h_flag_create(struct cf_request *req)
     }
     const struct cf_config *cfg = req->worker->server->cfg;
     char user[24], post[24], threshold[12], daily[12];
-    id_text(user, req->auth.user_id);
-    id_text(post, cf_request_param_id(req, 0));
+    cf_id_text(user, req->auth.user_id);
+    cf_id_text(post, cf_request_param_id(req, 0));
     snprintf(threshold, sizeof(threshold), "%d", cfg->flag_threshold);
     snprintf(daily, sizeof(daily), "%d", cfg->rate_limits ? cfg->flags_per_day : 0);
     const char *params[] = {user, post, reason, note, threshold, daily};
@@ -100,7 +95,7 @@ void cf_h_moderation_queue(struct cf_request *req)
     if (cf_query_page(req, 1, 1, &page) < 0)
         return;
     char user[24];
-    id_text(user, req->auth.user_id);
+    cf_id_text(user, req->auth.user_id);
     const char *params[] = {user, status ? status : "pending", page.cursor, page.limit};
     cf_request_run_json(req, &q_queue, params, 200);
 }
@@ -120,8 +115,8 @@ void cf_h_moderation_decide(struct cf_request *req)
         return;
     }
     char user[24], post[24];
-    id_text(user, req->auth.user_id);
-    id_text(post, cf_request_param_id(req, 0));
+    cf_id_text(user, req->auth.user_id);
+    cf_id_text(post, cf_request_param_id(req, 0));
     const char *params[] = {user, post, action, note};
     req->success_status = 200;
     cf_db_query(req->worker->db, &q_decide, params, on_decision, req);
@@ -151,18 +146,16 @@ static void suspend(struct cf_request *req, int on)
 {
     json_t *errors = NULL;
     const char *until = on ? cf_body_string(req, "until", 10, 40, &errors) : NULL;
-    const char *reason = cf_body_string(req, "reason", 3, 500, &errors);
+    const char *reason = cf_body_reason(req, &errors);
     if (on && until == NULL && json_object_get(req->body, "until") == NULL)
         cf_errors_add(&errors, "until", "required", "when the suspension ends (RFC 3339)");
-    if (reason == NULL && json_object_get(req->body, "reason") == NULL)
-        cf_errors_add(&errors, "reason", "required", "say why: it goes into the moderation log");
     if (errors != NULL) {
         cf_reply_invalid(req, errors);
         return;
     }
     char actor[24], target[24];
-    id_text(actor, req->auth.user_id);
-    id_text(target, cf_request_param_id(req, 0));
+    cf_id_text(actor, req->auth.user_id);
+    cf_id_text(target, cf_request_param_id(req, 0));
     const char *params[] = {actor, target, on ? "true" : "false", until, reason};
     req->success_status = 200;
     cf_db_query(req->worker->db, &q_suspend, params, on_suspended, req);

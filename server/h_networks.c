@@ -29,7 +29,7 @@ void cf_h_networks_list(struct cf_request *req)
 void cf_h_network_get(struct cf_request *req)
 {
     char id[24];
-    snprintf(id, sizeof(id), "%lld", (long long)cf_request_param_id(req, 0));
+    cf_id_text(id, cf_request_param_id(req, 0));
     const char *params[] = {id};
     cf_request_run_json(req, &q_get, params, 200);
 }

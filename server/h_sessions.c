@@ -144,7 +144,7 @@ static void on_rehashed(int status, int match, const char *encoded, void *arg)
     (void)match;
     if (status == 0 && encoded != NULL) {
         char id[24];
-        snprintf(id, sizeof(id), "%lld", (long long)job->user_id);
+        cf_id_text(id, job->user_id);
         const char *params[] = {id, encoded};
         cf_db_query(job->pool, &q_rehash, params, NULL, NULL);
     }
@@ -186,7 +186,7 @@ static void on_verified(int status, int match, const char *encoded, void *arg)
         return;
     }
     char id[24], hash[65], max_age[16], ip[64];
-    snprintf(id, sizeof(id), "%lld", (long long)s->user_id);
+    cf_id_text(id, s->user_id);
     cf_auth_sha256_hex(s->token, hash);
     snprintf(max_age, sizeof(max_age), "%d", cfg->session_max_s);
     cf_request_peer(req, ip, sizeof(ip));
@@ -278,7 +278,7 @@ static void on_ended(struct cf_db_result *r, void *arg)
 void cf_h_session_delete_current(struct cf_request *req)
 {
     char id[24];
-    snprintf(id, sizeof(id), "%lld", (long long)req->auth.session_id);
+    cf_id_text(id, req->auth.session_id);
     const char *params[] = {id};
     cf_db_query(req->worker->db, &q_end, params, on_ended, req);
 }
@@ -311,8 +311,8 @@ static void on_ended_mine(struct cf_db_result *r, void *arg)
 void cf_h_my_session_delete(struct cf_request *req)
 {
     char id[24], user[24];
-    snprintf(id, sizeof(id), "%lld", (long long)cf_request_param_id(req, 0));
-    snprintf(user, sizeof(user), "%lld", (long long)req->auth.user_id);
+    cf_id_text(id, cf_request_param_id(req, 0));
+    cf_id_text(user, req->auth.user_id);
     const char *params[] = {id, user};
     cf_db_query(req->worker->db, &q_end_mine, params, on_ended_mine, req);
 }

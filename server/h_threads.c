@@ -90,11 +90,6 @@ static const struct cf_sql_error write_errors[] = {
 
 /* ---- small helpers ---- */
 
-static void id_text(char out[24], int64_t v)
-{
-    snprintf(out, 24, "%lld", (long long)v);
-}
-
 /* An optional query value that must be one of list; 0 ok, -1 after answering 400. */
 static int query_enum(struct cf_request *req, const char *key, const char *const *list,
                       const char **out)
@@ -337,7 +332,7 @@ void cf_h_threads_list(struct cf_request *req)
             cf_reply_problem(req, 400, "invalid_query", "group is a group's id");
             return;
         }
-        id_text(group_id, v);
+        cf_id_text(group_id, v);
     }
     if (group != NULL && cf_request_query(req, "category") != NULL) {
         cf_reply_problem(req, 400, "invalid_query", "give a category or a group, not both");
@@ -362,10 +357,10 @@ void cf_h_threads_list(struct cf_request *req)
             cf_reply_problem(req, 400, "invalid_query", "author is a member's id");
             return;
         }
-        id_text(author_id, v);
+        cf_id_text(author_id, v);
     }
     char user[24];
-    id_text(user, req->auth.user_id);
+    cf_id_text(user, req->auth.user_id);
     const char *params[] = {
         user,        category,  group ? group_id : NULL,   tag,
         status,      kind,      author ? author_id : NULL, sort ? sort : "latest",
@@ -379,7 +374,7 @@ static void thread_create_rendered(struct compose *c, const char *html, const ch
 {
     struct cf_request *req = c->req;
     char user[24], wait[12];
-    id_text(user, req->auth.user_id);
+    cf_id_text(user, req->auth.user_id);
     snprintf(wait, sizeof(wait), "%d", interval(req, 1));
     /* scratch[0]: the category, scratch[2]: the group (empty when none) */
     int in_group = c->scratch[2][0] != '\0';
@@ -422,9 +417,9 @@ void cf_h_thread_create(struct cf_request *req)
         return;
     }
     struct compose *c = compose_new(req, thread_create_rendered);
-    id_text(c->scratch[0], category);
+    cf_id_text(c->scratch[0], category);
     if (has_group)
-        id_text(c->scratch[2], group);
+        cf_id_text(c->scratch[2], group);
     snprintf(c->scratch[1], sizeof(c->scratch[1]), "%s", ack);
     c->text[0] = title;
     c->text[1] = kind ? kind : "discussion";
@@ -442,7 +437,7 @@ static void conversation_rendered(struct compose *c, const char *html, const cha
 {
     struct cf_request *req = c->req;
     char user[24], wait[12];
-    id_text(user, req->auth.user_id);
+    cf_id_text(user, req->auth.user_id);
     snprintf(wait, sizeof(wait), "%d", interval(req, 1));
     const char *params[] = {user, c->owned, c->text[0], c->text[1], html, ids, c->scratch[0], wait};
     req->success_status = 201;
@@ -507,8 +502,8 @@ void cf_h_thread_get(struct cf_request *req)
     if (cf_query_page(req, 1, tree ? CF_CURSOR_MAX_PARTS : 1, &page) < 0)
         return;
     char user[24], thread[24];
-    id_text(user, req->auth.user_id);
-    id_text(thread, cf_request_param_id(req, 0));
+    cf_id_text(user, req->auth.user_id);
+    cf_id_text(thread, cf_request_param_id(req, 0));
     const char *params[] = {user, thread, tree ? "true" : "false", page.cursor, page.limit};
     cf_request_run_json(req, &q_page, params, 200);
 }
@@ -557,8 +552,8 @@ void cf_h_thread_update(struct cf_request *req)
         return;
     }
     char user[24], thread[24];
-    id_text(user, req->auth.user_id);
-    id_text(thread, cf_request_param_id(req, 0));
+    cf_id_text(user, req->auth.user_id);
+    cf_id_text(thread, cf_request_param_id(req, 0));
     char *text = json_dumps(fields, JSON_COMPACT);
     json_decref(fields);
     const char *params[] = {user, thread, text, reason};
@@ -573,7 +568,7 @@ static void post_create_rendered(struct compose *c, const char *html, const char
 {
     struct cf_request *req = c->req;
     char user[24], wait[12];
-    id_text(user, req->auth.user_id);
+    cf_id_text(user, req->auth.user_id);
     snprintf(wait, sizeof(wait), "%d", interval(req, 0));
     const char *params[] = {user,          c->scratch[0], c->scratch[1][0] ? c->scratch[1] : NULL,
                             c->text[0],    html,          ids,
@@ -596,9 +591,9 @@ void cf_h_post_create(struct cf_request *req)
         return;
     }
     struct compose *c = compose_new(req, post_create_rendered);
-    id_text(c->scratch[0], cf_request_param_id(req, 0));
+    cf_id_text(c->scratch[0], cf_request_param_id(req, 0));
     if (has_reply)
-        id_text(c->scratch[1], reply_to);
+        cf_id_text(c->scratch[1], reply_to);
     snprintf(c->scratch[2], sizeof(c->scratch[2]), "%s", ack);
     c->text[0] = body;
     compose_run(c, body);
@@ -609,8 +604,8 @@ void cf_h_post_create(struct cf_request *req)
 void cf_h_post_get(struct cf_request *req)
 {
     char user[24], post[24];
-    id_text(user, req->auth.user_id);
-    id_text(post, cf_request_param_id(req, 0));
+    cf_id_text(user, req->auth.user_id);
+    cf_id_text(post, cf_request_param_id(req, 0));
     const char *params[] = {user, post};
     cf_request_run_json(req, &q_post_get, params, 200);
 }
@@ -619,7 +614,7 @@ static void post_edit_rendered(struct compose *c, const char *html, const char *
 {
     struct cf_request *req = c->req;
     char user[24];
-    id_text(user, req->auth.user_id);
+    cf_id_text(user, req->auth.user_id);
     const char *params[] = {user, c->scratch[0], c->scratch[1], c->text[0],
                             html, ids,           c->scratch[2]};
     req->success_status = 200;
@@ -644,8 +639,8 @@ void cf_h_post_update(struct cf_request *req)
         return;
     }
     struct compose *c = compose_new(req, post_edit_rendered);
-    id_text(c->scratch[0], cf_request_param_id(req, 0));
-    id_text(c->scratch[1], version);
+    cf_id_text(c->scratch[0], cf_request_param_id(req, 0));
+    cf_id_text(c->scratch[1], version);
     snprintf(c->scratch[2], sizeof(c->scratch[2]), "%s", ack);
     c->text[0] = body;
     compose_run(c, body);
@@ -654,8 +649,8 @@ void cf_h_post_update(struct cf_request *req)
 void cf_h_post_delete(struct cf_request *req)
 {
     char user[24], post[24];
-    id_text(user, req->auth.user_id);
-    id_text(post, cf_request_param_id(req, 0));
+    cf_id_text(user, req->auth.user_id);
+    cf_id_text(post, cf_request_param_id(req, 0));
     const char *reason = cf_request_query(req, "reason");
     const char *params[] = {user, post, reason};
     req->success_status = 204;
@@ -665,16 +660,14 @@ void cf_h_post_delete(struct cf_request *req)
 static void hide(struct cf_request *req, int on)
 {
     json_t *errors = NULL;
-    const char *reason = cf_body_string(req, "reason", 3, 500, &errors);
-    if (reason == NULL && errors == NULL)
-        cf_errors_add(&errors, "reason", "required", "say why: it goes into the moderation log");
+    const char *reason = cf_body_reason(req, &errors);
     if (errors != NULL) {
         cf_reply_invalid(req, errors);
         return;
     }
     char user[24], post[24];
-    id_text(user, req->auth.user_id);
-    id_text(post, cf_request_param_id(req, 0));
+    cf_id_text(user, req->auth.user_id);
+    cf_id_text(post, cf_request_param_id(req, 0));
     const char *params[] = {user, post, on ? "true" : "false", reason};
     req->success_status = 200;
     cf_db_query(req->worker->db, &q_post_hide, params, on_post_written, req);
@@ -693,8 +686,8 @@ void cf_h_post_unhide(struct cf_request *req)
 void cf_h_post_revisions(struct cf_request *req)
 {
     char user[24], post[24];
-    id_text(user, req->auth.user_id);
-    id_text(post, cf_request_param_id(req, 0));
+    cf_id_text(user, req->auth.user_id);
+    cf_id_text(post, cf_request_param_id(req, 0));
     const char *params[] = {user, post};
     cf_request_run_json(req, &q_revisions, params, 200);
 }
@@ -704,8 +697,8 @@ void cf_h_post_revisions(struct cf_request *req)
 static void thread_call(struct cf_request *req, struct cf_db_stmt *stmt, const char *third)
 {
     char user[24], thread[24];
-    id_text(user, req->auth.user_id);
-    id_text(thread, cf_request_param_id(req, 0));
+    cf_id_text(user, req->auth.user_id);
+    cf_id_text(thread, cf_request_param_id(req, 0));
     const char *params[] = {user, thread, third};
     req->success_status = 200;
     cf_db_query(req->worker->db, stmt, params, on_thread_written, req);
@@ -733,7 +726,7 @@ void cf_h_thread_answer(struct cf_request *req)
     if (post == 0)
         return;
     char id[24];
-    id_text(id, post);
+    cf_id_text(id, post);
     thread_call(req, &q_answer, id);
 }
 
@@ -748,7 +741,7 @@ void cf_h_thread_read(struct cf_request *req)
     if (post == 0)
         return;
     char id[24];
-    id_text(id, post);
+    cf_id_text(id, post);
     thread_call(req, &q_read, id);
 }
 
@@ -781,8 +774,8 @@ static void reaction(struct cf_request *req, int on)
         return;
     }
     char user[24], post[24];
-    id_text(user, req->auth.user_id);
-    id_text(post, cf_request_param_id(req, 0));
+    cf_id_text(user, req->auth.user_id);
+    cf_id_text(post, cf_request_param_id(req, 0));
     const char *params[] = {user, post, kind, on ? "true" : "false"};
     req->success_status = 200;
     cf_db_query(req->worker->db, &q_reaction, params, on_post_written, req);
@@ -801,8 +794,8 @@ void cf_h_reaction_delete(struct cf_request *req)
 static void bookmark(struct cf_request *req, int on)
 {
     char user[24], post[24];
-    id_text(user, req->auth.user_id);
-    id_text(post, cf_request_param_id(req, 0));
+    cf_id_text(user, req->auth.user_id);
+    cf_id_text(post, cf_request_param_id(req, 0));
     const char *params[] = {user, post, on ? "true" : "false"};
     req->success_status = 200;
     cf_db_query(req->worker->db, &q_bookmark, params, on_post_written, req);

@@ -171,8 +171,8 @@ void cf_h_user_register(struct cf_request *req)
 void cf_h_user_get(struct cf_request *req)
 {
     char id[24], me[24];
-    snprintf(id, sizeof(id), "%lld", (long long)cf_request_param_id(req, 0));
-    snprintf(me, sizeof(me), "%lld", (long long)req->auth.user_id);
+    cf_id_text(id, cf_request_param_id(req, 0));
+    cf_id_text(me, req->auth.user_id);
     const char *params[] = {id, me, req->auth.role == CF_ROLE_ADMIN ? "true" : "false"};
     cf_request_run_json(req, &q_get, params, 200);
 }
@@ -194,20 +194,18 @@ void cf_h_user_update(struct cf_request *req)
     }
     json_t *errors = NULL;
     const char *role = cf_body_string(req, "site_role", 1, 20, &errors);
-    const char *reason = cf_body_string(req, "reason", 3, 500, &errors);
     if (role == NULL && errors == NULL)
         cf_errors_add(&errors, "site_role", "required", "member, coordinator, moderator or admin");
     else if (role != NULL && cf_role_parse(role) < 0)
         cf_errors_add(&errors, "site_role", "invalid", "member, coordinator, moderator or admin");
-    if (reason == NULL && !json_object_get(req->body, "reason"))
-        cf_errors_add(&errors, "reason", "required", "say why: it goes into the moderation log");
+    const char *reason = cf_body_reason(req, &errors);
     if (errors != NULL) {
         cf_reply_invalid(req, errors);
         return;
     }
     char actor[24], target[24];
-    snprintf(actor, sizeof(actor), "%lld", (long long)req->auth.user_id);
-    snprintf(target, sizeof(target), "%lld", (long long)cf_request_param_id(req, 0));
+    cf_id_text(actor, req->auth.user_id);
+    cf_id_text(target, cf_request_param_id(req, 0));
     const char *params[] = {actor, target, role, reason};
     cf_db_query(req->worker->db, &q_set_role, params, on_role_set, req);
 }

@@ -37,8 +37,8 @@ int64_t cf_request_param_id(const struct cf_request *req, size_t n)
 
 void cf_request_auth_ids(const struct cf_request *req, char user[24], char session[24])
 {
-    snprintf(user, 24, "%lld", (long long)req->auth.user_id);
-    snprintf(session, 24, "%lld", (long long)req->auth.session_id);
+    cf_id_text(user, req->auth.user_id);
+    cf_id_text(session, req->auth.session_id);
 }
 
 const char *cf_request_header(const struct cf_request *req, const char *name)
@@ -116,7 +116,7 @@ void cf_request_run_list(struct cf_request *req, struct cf_db_stmt *stmt, size_t
     if (cf_query_page(req, cursor_parts, cursor_parts, &page) < 0)
         return;
     char user[24];
-    snprintf(user, sizeof(user), "%lld", (long long)req->auth.user_id);
+    cf_id_text(user, req->auth.user_id);
     const char *params[] = {user, page.cursor, page.limit};
     cf_request_run_json(req, stmt, params, 200);
 }
@@ -445,6 +445,20 @@ const char *cf_body_string(struct cf_request *req, const char *key, size_t min_c
                            size_t max_chars, json_t **errors)
 {
     return cf_json_string(req->body, key, key, min_chars, max_chars, errors);
+}
+
+const char *cf_body_reason(struct cf_request *req, json_t **errors)
+{
+    size_t before = *errors ? json_array_size(*errors) : 0;
+    const char *reason = cf_body_string(req, "reason", 3, 500, errors);
+    if (reason == NULL && (*errors ? json_array_size(*errors) : 0) == before)
+        cf_errors_add(errors, "reason", "required", "say why: it goes into the moderation log");
+    return reason;
+}
+
+void cf_id_text(char out[24], int64_t id)
+{
+    snprintf(out, 24, "%lld", (long long)id);
 }
 
 int cf_body_int(struct cf_request *req, const char *key, int64_t *out, json_t **errors)

@@ -103,6 +103,10 @@ const char *cf_body_string(struct cf_request *req, const char *key, size_t min_c
  * "name.en"). */
 const char *cf_json_string(json_t *obj, const char *key, const char *field, size_t min_chars,
                            size_t max_chars, json_t **errors);
+/* "reason" (3 to 500 characters) for the moderation log: required. */
+const char *cf_body_reason(struct cf_request *req, json_t **errors);
+/* An id as a statement parameter. */
+void cf_id_text(char out[24], int64_t id);
 /* An integer field: 1 and *out when present, 0 when absent; an error when not an integer. */
 int cf_body_int(struct cf_request *req, const char *key, int64_t *out, json_t **errors);
 /* The client's address (no port). */

@@ -74,7 +74,8 @@ static int match_pattern(const char *pattern, const char *path, struct cf_route_
             param->start = s;
             param->len = slen;
             param->id = 0;
-            if (plen == 4 && !strncmp(p, "{id}", 4) && parse_id(s, slen, &param->id) != 0)
+            /* {id}, {user_id}, {meeting_id}: an id, or the path does not match */
+            if (plen >= 4 && !strncmp(p + plen - 3, "id}", 3) && parse_id(s, slen, &param->id) != 0)
                 return 0;
             m->nparams++;
         } else if (plen != slen || strncmp(p, s, plen) != 0) {

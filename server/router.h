@@ -1,7 +1,8 @@
 /*
  * router: the route table's matching. A route is a method mask and a path
- * pattern whose segments are literal or a parameter: `{id}` (a positive
- * integer up to 2^53, a JSON-safe id) or `{name}` (any other segment).
+ * pattern whose segments are literal or a parameter: `{id}` or `{<thing>_id}`
+ * (a positive integer up to 2^53, a JSON-safe id) or `{name}` (any other
+ * segment).
  * A path known under another method answers 405 with Allow; else 404.
  */
 #ifndef CF_ROUTER_H

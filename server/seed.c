@@ -19,6 +19,7 @@
 #include "markdown.h"
 #include "migrate.h"
 #include "password.h"
+#include "request.h"
 
 extern const char *const cf_demo_json;
 extern const size_t cf_demo_json_len;
@@ -102,11 +103,6 @@ static char *fill(struct seed *s, const char *text, const char *const *names, co
     return out;
 }
 
-static void id_text(char out[24], int64_t v)
-{
-    snprintf(out, 24, "%lld", (long long)v);
-}
-
 /* A member who is (mentor 1) or is not (0) a mentor, other than `not`. */
 static int64_t pick_member(struct seed *s, int mentor, int64_t not )
 {
@@ -121,7 +117,7 @@ static int64_t pick_member(struct seed *s, int mentor, int64_t not )
 static int react(struct seed *s, int64_t who, const char *post, const char *kind)
 {
     char user[24];
-    id_text(user, who);
+    cf_id_text(user, who);
     const char *params[] = {user, post, kind};
     char *v = one_value(s, "SELECT cf_reaction_set($1, $2, $3, true)", 3, params);
     if (v == NULL)
@@ -150,7 +146,7 @@ static int make_thread(struct seed *s, json_t *t, const char *const *names, cons
     }
     strncat(tags, "}", sizeof(tags) - strlen(tags) - 1);
     char user[24], category_id[24];
-    id_text(user, author);
+    cf_id_text(user, author);
     const char *slug = json_string_value(json_object_get(t, "category"));
     const char *cparams[] = {slug};
     char *cat = one_value(s, "SELECT id FROM categories WHERE slug = $1", 1, cparams);
@@ -187,7 +183,7 @@ static int make_thread(struct seed *s, json_t *t, const char *const *names, cons
         char *rbody = fill(s, json_string_value(json_object_get(reply, "body")), names, pick, n);
         char *rhtml = cf_markdown_render(rbody, strlen(rbody));
         char ruser[24];
-        id_text(ruser, who);
+        cf_id_text(ruser, who);
         json_t *to = json_object_get(reply, "reply_to");
         const char *reply_to = json_is_integer(to) && (size_t)json_integer_value(to) < ri
                                    ? post_ids[json_integer_value(to)]

@@ -460,6 +460,10 @@ def test_members_cannot_change_roles_and_admins_can_with_a_logged_reason(server,
     p = problem(admin.call("PATCH", f"/api/v1/users/{target.id}", body={"site_role": "moderator"}),
                 422, "validation_failed")
     assert p["errors"][0]["field"] == "reason"
+    p = problem(admin.call("PATCH", f"/api/v1/users/{target.id}",
+                           body={"site_role": "moderator", "reason": None}), 422,
+                "validation_failed")
+    assert p["errors"][0]["field"] == "reason"
     r = admin.call("PATCH", f"/api/v1/users/{target.id}",
                    body={"site_role": "moderator", "reason": "joins the moderation team"})
     assert r.status == 200 and r.json()["site_role"] == "moderator"

@@ -194,7 +194,8 @@ def test_suspending_and_unsuspending_a_member(cast, admin, server):
     for body, field in [({"reason": "no end"}, "until"),
                         ({"until": "2020-01-01T00:00:00Z", "reason": "past"}, "until"),
                         ({"until": "someday", "reason": "unreadable"}, "until"),
-                        ({"until": "2099-01-01T00:00:00Z"}, "reason")]:
+                        ({"until": "2099-01-01T00:00:00Z"}, "reason"),
+                        ({"until": "2099-01-01T00:00:00Z", "reason": None}, "reason")]:
         p = problem(mod.call("POST", f"/api/v1/moderation/users/{member.id}/suspend", body=body),
                     422, "validation_failed")
         assert p["errors"][0]["field"] == field

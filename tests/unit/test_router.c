@@ -21,6 +21,7 @@ static const struct cf_route routes[] = {
     {CF_PATCH, "/api/v1/threads/{id}", h, CF_AUTH_USER, CF_ROUTE_JSON_BODY},
     {CF_PUT, "/api/v1/posts/{id}/reactions/{name}", h, CF_AUTH_USER, 0},
     {CF_DELETE, "/api/v1/sessions/current", h, CF_AUTH_USER, 0},
+    {CF_PUT, "/api/v1/groups/{id}/members/{user_id}", h, CF_AUTH_USER, 0},
 };
 #define N (sizeof(routes) / sizeof(routes[0]))
 
@@ -69,6 +70,18 @@ static void id_parameter_refuses_non_numbers_zero_and_overflow(void **state)
     assert_int_equal(cf_router_match(routes, N, CF_GET, "/api/v1/threads/9007199254740992", &m), 0);
     assert_int_equal(cf_router_match(routes, N, CF_GET, "/api/v1/threads/9007199254740993", &m),
                      404);
+}
+
+static void named_id_parameters_are_ids_too(void **state)
+{
+    struct cf_route_match m;
+    (void)state;
+    assert_int_equal(cf_router_match(routes, N, CF_PUT, "/api/v1/groups/3/members/42", &m), 0);
+    assert_int_equal(m.nparams, 2);
+    assert_int_equal(m.params[0].id, 3);
+    assert_int_equal(m.params[1].id, 42);
+    assert_int_equal(cf_router_match(routes, N, CF_PUT, "/api/v1/groups/3/members/abc", &m), 404);
+    assert_int_equal(cf_router_match(routes, N, CF_PUT, "/api/v1/groups/3/members/0", &m), 404);
 }
 
 static void name_parameter_takes_any_segment(void **state)
@@ -122,6 +135,7 @@ int main(void)
         cmocka_unit_test(method_selects_between_routes_of_one_path),
         cmocka_unit_test(id_parameter_is_parsed),
         cmocka_unit_test(id_parameter_refuses_non_numbers_zero_and_overflow),
+        cmocka_unit_test(named_id_parameters_are_ids_too),
         cmocka_unit_test(name_parameter_takes_any_segment),
         cmocka_unit_test(wrong_method_answers_405_with_allow),
         cmocka_unit_test(head_is_served_by_get_routes),

@@ -158,7 +158,8 @@ void cf_h_group_member_put(struct cf_request *req)
     json_t *errors = NULL;
     const char *role = cf_body_string(req, "role", 1, 10, &errors);
     const char *reason = cf_body_string(req, "reason", 1, 500, &errors);
-    if (errors == NULL && (role == NULL || (strcmp(role, "mentor") && strcmp(role, "mentee"))))
+    static const char *const roles[] = {"mentor", "mentee", NULL};
+    if (errors == NULL && !cf_one_of(role, roles))
         cf_errors_add(&errors, "role", role ? "invalid" : "required", "mentor or mentee");
     if (errors != NULL) {
         cf_reply_invalid(req, errors);
@@ -226,7 +227,8 @@ static json_t *meeting_fields(struct cf_request *req, int create)
         json_object_set_new(fields, "duration_minutes", json_integer(minutes));
     else if (create && json_object_get(req->body, "duration_minutes") == NULL)
         cf_errors_add(&errors, "duration_minutes", "required", "how long, in minutes");
-    if (mode != NULL && strcmp(mode, "video") && strcmp(mode, "phone") && strcmp(mode, "in_person"))
+    static const char *const modes[] = {"video", "phone", "in_person", NULL};
+    if (mode != NULL && !cf_one_of(mode, modes))
         cf_errors_add(&errors, "mode", "invalid", "video, phone or in_person");
     else if (mode != NULL)
         json_object_set_new(fields, "mode", json_string(mode));
@@ -280,11 +282,10 @@ void cf_h_meeting_cancel(struct cf_request *req)
 
 void cf_h_meetings_list(struct cf_request *req)
 {
-    const char *when = cf_request_query(req, "when");
-    if (when != NULL && strcmp(when, "upcoming") != 0 && strcmp(when, "past") != 0) {
-        cf_reply_problem(req, 400, "invalid_query", "when is upcoming or past");
+    static const char *const whens[] = {"upcoming", "past", NULL};
+    const char *when;
+    if (cf_query_one_of(req, "when", whens, &when) < 0)
         return;
-    }
     struct cf_page page;
     if (cf_query_page(req, 2, 2, &page) < 0)
         return;

@@ -28,8 +28,8 @@ static const struct cf_sql_error errors_map[] = {
     {"nothing_to_decide", 409, "every flag of this post is resolved", NULL},
 };
 
-static const char *const reasons[] = {"privacy", "disrespectful", "clinical_safety",
-                                      "spam",    "off_topic",     "other"};
+static const char *const reasons[] = {
+    "privacy", "disrespectful", "clinical_safety", "spam", "off_topic", "other", NULL};
 
 static void on_answer(struct cf_db_result *r, void *arg, const char *key)
 {
@@ -51,10 +51,7 @@ void cf_h_flag_create(struct cf_request *req)
     json_t *errors = NULL;
     const char *reason = cf_body_string(req, "reason", 1, 20, &errors);
     const char *note = cf_body_string(req, "note", 0, 1000, &errors);
-    int known = 0;
-    for (size_t i = 0; reason != NULL && i < sizeof(reasons) / sizeof(reasons[0]); i++)
-        known |= strcmp(reason, reasons[i]) == 0;
-    if (errors == NULL && !known)
+    if (errors == NULL && !cf_one_of(reason, reasons))
         cf_errors_add(&errors, "reason", reason ? "invalid" : "required",
                       "privacy, disrespectful, clinical_safety, spam, off_topic or other");
     if (errors != NULL) {
@@ -86,11 +83,10 @@ void cf_h_moderation_queue(struct cf_request *req)
 {
     if (!reviewer(req))
         return;
-    const char *status = cf_request_query(req, "status");
-    if (status != NULL && strcmp(status, "pending") != 0 && strcmp(status, "resolved") != 0) {
-        cf_reply_problem(req, 400, "invalid_query", "status is pending or resolved");
+    static const char *const statuses[] = {"pending", "resolved", NULL};
+    const char *status;
+    if (cf_query_one_of(req, "status", statuses, &status) < 0)
         return;
-    }
     struct cf_page page;
     if (cf_query_page(req, 1, 1, &page) < 0)
         return;
@@ -107,8 +103,8 @@ void cf_h_moderation_decide(struct cf_request *req)
     json_t *errors = NULL;
     const char *action = cf_body_string(req, "action", 1, 10, &errors);
     const char *note = cf_body_string(req, "note", 0, 1000, &errors);
-    if (errors == NULL && (action == NULL || (strcmp(action, "keep") && strcmp(action, "hide") &&
-                                              strcmp(action, "delete"))))
+    static const char *const actions[] = {"keep", "hide", "delete", NULL};
+    if (errors == NULL && !cf_one_of(action, actions))
         cf_errors_add(&errors, "action", action ? "invalid" : "required", "keep, hide or delete");
     if (errors != NULL) {
         cf_reply_invalid(req, errors);

@@ -90,23 +90,6 @@ static const struct cf_sql_error write_errors[] = {
 
 /* ---- small helpers ---- */
 
-/* An optional query value that must be one of list; 0 ok, -1 after answering 400. */
-static int query_enum(struct cf_request *req, const char *key, const char *const *list,
-                      const char **out)
-{
-    const char *s = cf_request_query(req, key);
-    *out = NULL;
-    if (s == NULL)
-        return 0;
-    for (size_t i = 0; list[i] != NULL; i++)
-        if (strcmp(s, list[i]) == 0) {
-            *out = list[i];
-            return 0;
-        }
-    cf_reply_problem(req, 400, "invalid_query", "%s is not a valid value of %s", s, key);
-    return -1;
-}
-
 static int tag_valid(const char *s)
 {
     size_t n = strlen(s);
@@ -117,14 +100,6 @@ static const char *const kinds[] = {"discussion", "case", "question", NULL};
 static const char *const statuses[] = {"open", "resolved", "closed", NULL};
 static const char *const sorts[] = {"latest", "created", "top", NULL};
 static const char *const levels[] = {"watching", "normal", "muted", NULL};
-
-static int in_list(const char *s, const char *const *list)
-{
-    for (size_t i = 0; s != NULL && list[i] != NULL; i++)
-        if (strcmp(s, list[i]) == 0)
-            return 1;
-    return 0;
-}
 
 /* "tags": at most 5, each [a-z0-9-]{1,30}, as a PostgreSQL array literal (the
  * characters need no quoting). NULL when absent or invalid (errors filled). */
@@ -319,9 +294,9 @@ void cf_h_threads_list(struct cf_request *req)
 {
     const char *sort, *status, *kind;
     struct cf_page page;
-    if (cf_query_page(req, 3, 3, &page) < 0 || query_enum(req, "sort", sorts, &sort) < 0 ||
-        query_enum(req, "status", statuses, &status) < 0 ||
-        query_enum(req, "kind", kinds, &kind) < 0)
+    if (cf_query_page(req, 3, 3, &page) < 0 || cf_query_one_of(req, "sort", sorts, &sort) < 0 ||
+        cf_query_one_of(req, "status", statuses, &status) < 0 ||
+        cf_query_one_of(req, "kind", kinds, &kind) < 0)
         return;
     const char *group = cf_request_query(req, "group");
     char group_id[24];
@@ -404,7 +379,7 @@ void cf_h_thread_create(struct cf_request *req)
     int has_group = cf_body_int(req, "group_id", &group, &errors);
     char *tags = body_tags(req, &errors);
     const char *ack = body_ack(req, &errors);
-    if (kind != NULL && !in_list(kind, kinds))
+    if (kind != NULL && !cf_one_of(kind, kinds))
         cf_errors_add(&errors, "kind", "invalid", "discussion, case or question");
     if (has_category && has_group)
         cf_errors_add(&errors, "group_id", "conflict", "a thread goes in a category or a group");
@@ -495,7 +470,7 @@ void cf_h_thread_get(struct cf_request *req)
 {
     const char *order;
     static const char *const orders[] = {"chronological", "tree", NULL};
-    if (query_enum(req, "order", orders, &order) < 0)
+    if (cf_query_one_of(req, "order", orders, &order) < 0)
         return;
     int tree = order && strcmp(order, "tree") == 0;
     struct cf_page page;
@@ -520,11 +495,11 @@ void cf_h_thread_update(struct cf_request *req)
     const char *reason = cf_body_string(req, "reason", 1, 500, &errors);
     if (title != NULL)
         json_object_set_new(fields, "title", json_string(title));
-    if (kind != NULL && !in_list(kind, kinds))
+    if (kind != NULL && !cf_one_of(kind, kinds))
         cf_errors_add(&errors, "kind", "invalid", "discussion, case or question");
     else if (kind != NULL)
         json_object_set_new(fields, "kind", json_string(kind));
-    if (status != NULL && !in_list(status, statuses))
+    if (status != NULL && !cf_one_of(status, statuses))
         cf_errors_add(&errors, "status", "invalid", "open, resolved or closed");
     else if (status != NULL)
         json_object_set_new(fields, "status", json_string(status));
@@ -749,7 +724,7 @@ void cf_h_thread_subscription(struct cf_request *req)
 {
     json_t *errors = NULL;
     const char *level = cf_body_string(req, "level", 1, 20, &errors);
-    if (errors == NULL && !in_list(level, levels))
+    if (errors == NULL && !cf_one_of(level, levels))
         cf_errors_add(&errors, "level", level ? "invalid" : "required",
                       "watching, normal or muted");
     if (errors != NULL) {

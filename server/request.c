@@ -97,6 +97,30 @@ void cf_request_reply_outcome(struct cf_request *req, const struct cf_db_result 
     cf_reply_json(req, req->success_status, v);
 }
 
+int cf_query_one_of(struct cf_request *req, const char *key, const char *const *list,
+                    const char **out)
+{
+    const char *s = cf_request_query(req, key);
+    *out = NULL;
+    if (s == NULL)
+        return 0;
+    for (size_t i = 0; list[i] != NULL; i++)
+        if (strcmp(s, list[i]) == 0) {
+            *out = list[i];
+            return 0;
+        }
+    cf_reply_problem(req, 400, "invalid_query", "%s is not a valid value of %s", s, key);
+    return -1;
+}
+
+int cf_one_of(const char *s, const char *const *list)
+{
+    for (size_t i = 0; s != NULL && list[i] != NULL; i++)
+        if (strcmp(s, list[i]) == 0)
+            return 1;
+    return 0;
+}
+
 int cf_query_page(struct cf_request *req, size_t min_parts, size_t max_parts, struct cf_page *page)
 {
     int limit = query_limit(req);

@@ -133,6 +133,13 @@ json_t *cf_request_sql_outcome(struct cf_request *req, const struct cf_db_result
 
 #define CF_CURSOR_TEXT (CF_CURSOR_MAX_PARTS * 21 + 3)
 
+/* 1 when s is one of list (NULL-terminated); 0 for NULL. */
+int cf_one_of(const char *s, const char *const *list);
+/* An optional query value that must be one of list: 0 (*out the value or NULL), or -1
+ * after answering 400 invalid_query. */
+int cf_query_one_of(struct cf_request *req, const char *key, const char *const *list,
+                    const char **out);
+
 /* ?limit= (default 30, 1 to 100) and ?cursor= (server/cursor.c, with min to max parts)
  * together, as statement parameters: the cursor as a PostgreSQL bigint[] literal. */
 struct cf_page {

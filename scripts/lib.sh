@@ -8,7 +8,7 @@ CF_PACKAGES=(
     libcmark-dev libcmocka-dev
     postgresql postgresql-contrib
     python3 python3-pytest python3-yaml
-    wrk clang-format curl
+    wrk clang-format curl clang libclang-rt-14-dev
 )
 
 cf_sudo() {

@@ -194,3 +194,49 @@ void cf_h_moderation_log(struct cf_request *req)
                             page.limit};
     cf_request_run_json(req, &q_log, params, 200);
 }
+
+/* ---- redaction ---- */
+
+static struct cf_db_stmt q_redact =
+    CF_DB_STMT("revision_redact", "SELECT cf_revision_redact($1, $2, $3, $4)", 4);
+
+static const struct cf_sql_error redact_errors[] = {
+    {"not_found", 404, "no such post or version", NULL},
+    {"forbidden", 403, "moderators redact revisions", NULL},
+    {"revision_current", 409,
+     "this is the post's current text; hide the post and ask its author to edit it, then "
+     "redact the earlier version",
+     NULL},
+    {"already_redacted", 409, "this version is redacted already", NULL},
+};
+
+static void on_redacted(struct cf_db_result *r, void *arg)
+{
+    cf_request_reply_outcome(arg, r, "revision", redact_errors,
+                             sizeof(redact_errors) / sizeof(redact_errors[0]));
+}
+
+/* POST /posts/{id}/revisions/{n}/redact {reason} */
+void cf_h_revision_redact(struct cf_request *req)
+{
+    const struct cf_route_param *n = &req->match.params[1];
+    char version[12];
+    if (n->len == 0 || n->len > 9 || strspn(n->start, "0123456789") < n->len ||
+        n->start[0] == '0') {
+        cf_reply_problem(req, 404, "not_found", "no such version");
+        return;
+    }
+    snprintf(version, sizeof(version), "%.*s", (int)n->len, n->start);
+    json_t *errors = NULL;
+    const char *reason = cf_body_reason(req, &errors);
+    if (errors != NULL) {
+        cf_reply_invalid(req, errors);
+        return;
+    }
+    char user[24], post[24];
+    cf_id_text(user, req->auth.user_id);
+    cf_id_text(post, cf_request_param_id(req, 0));
+    const char *params[] = {user, post, version, reason};
+    req->success_status = 200;
+    cf_db_query(req->worker->db, &q_redact, params, on_redacted, req);
+}

@@ -20,6 +20,7 @@
 #include "db.h"
 #include "http_server.h"
 #include "markdown.h"
+#include "privacy.h"
 #include "request.h"
 #include "routes.h"
 
@@ -58,7 +59,7 @@ static struct cf_db_stmt q_post_get = CF_DB_STMT("post_get", "SELECT cf_post_get
 static struct cf_db_stmt q_revisions =
     CF_DB_STMT("post_revisions", "SELECT cf_post_revisions($1, $2)", 2);
 static struct cf_db_stmt q_thread_update =
-    CF_DB_STMT("thread_update", "SELECT cf_thread_update($1, $2, $3::jsonb, $4)", 4);
+    CF_DB_STMT("thread_update", "SELECT cf_thread_update_acknowledged($1, $2, $3::jsonb, $4)", 4);
 static struct cf_db_stmt q_answer =
     CF_DB_STMT("thread_answer", "SELECT cf_thread_answer($1, $2, $3)", 3);
 static struct cf_db_stmt q_read = CF_DB_STMT("thread_read", "SELECT cf_thread_read($1, $2, $3)", 3);
@@ -156,6 +157,47 @@ static const char *body_ack(struct cf_request *req, json_t **errors)
         return "false";
     }
     return json_is_true(v) ? "true" : "false";
+}
+
+/*
+ * The privacy guard (SPEC section 6) over a title and a body (either may be
+ * NULL). A block, or a warning the request did not acknowledge, answers 422
+ * privacy_blocked or privacy_warning with the findings and returns -1.
+ * Otherwise returns 0 and sets *ack to "true" only when the text has warnings
+ * and the request acknowledged them: that is what the post records.
+ */
+static int privacy_guard(struct cf_request *req, const char *title, const char *body,
+                         const char **ack)
+{
+    struct cf_privacy_result rt = {0}, rb = {0};
+    int worst = CF_PRIVACY_NONE;
+    if (title != NULL)
+        worst = cf_privacy_scan(title, strlen(title), &rt);
+    if (body != NULL && cf_privacy_scan(body, strlen(body), &rb) > worst)
+        worst = rb.worst;
+    int acknowledged = strcmp(*ack, "true") == 0;
+    int refused = worst == CF_PRIVACY_BLOCK || (worst == CF_PRIVACY_WARN && !acknowledged);
+    *ack = worst == CF_PRIVACY_WARN && acknowledged ? "true" : "false";
+    if (refused) {
+        json_t *findings = json_array();
+        if (title != NULL)
+            cf_privacy_json_append(findings, title, strlen(title), &rt, "title");
+        if (body != NULL)
+            cf_privacy_json_append(findings, body, strlen(body), &rb, "body");
+        int block = worst == CF_PRIVACY_BLOCK;
+        json_t *p = cf_problem_new(
+            422, block ? "privacy_blocked" : "privacy_warning",
+            block ? "this text contains a patient identifier (a health card or social insurance "
+                    "number); remove it to post"
+                  : "this text may identify a patient; remove what is found, or post again with "
+                    "\"acknowledge_privacy\": true",
+            NULL);
+        json_object_set_new(p, "findings", findings);
+        cf_reply_json(req, 422, p);
+    }
+    cf_privacy_result_free(&rt);
+    cf_privacy_result_free(&rb);
+    return refused ? -1 : 0;
 }
 
 static int interval(struct cf_request *req, int thread)
@@ -391,6 +433,10 @@ void cf_h_thread_create(struct cf_request *req)
         cf_reply_invalid(req, errors);
         return;
     }
+    if (privacy_guard(req, title, body, &ack) < 0) {
+        cf_free(tags);
+        return;
+    }
     struct compose *c = compose_new(req, thread_create_rendered);
     cf_id_text(c->scratch[0], category);
     if (has_group)
@@ -449,6 +495,10 @@ void cf_h_conversation_create(struct cf_request *req)
     if (errors != NULL) {
         cf_free(ids);
         cf_reply_invalid(req, errors);
+        return;
+    }
+    if (privacy_guard(req, title, body, &ack) < 0) {
+        cf_free(ids);
         return;
     }
     struct compose *c = compose_new(req, conversation_rendered);
@@ -519,6 +569,7 @@ void cf_h_thread_update(struct cf_request *req)
     int64_t category;
     if (cf_body_int(req, "category_id", &category, &errors))
         json_object_set_new(fields, "category_id", json_integer(category));
+    const char *ack = body_ack(req, &errors);
     if (errors == NULL && json_object_size(fields) == 0)
         cf_errors_add(&errors, "body", "empty", "nothing to change");
     if (errors != NULL) {
@@ -526,6 +577,12 @@ void cf_h_thread_update(struct cf_request *req)
         cf_reply_invalid(req, errors);
         return;
     }
+    if (title != NULL && privacy_guard(req, title, NULL, &ack) < 0) {
+        json_decref(fields);
+        return;
+    }
+    if (strcmp(ack, "true") == 0)
+        json_object_set_new(fields, "privacy_acknowledged", json_true());
     char user[24], thread[24];
     cf_id_text(user, req->auth.user_id);
     cf_id_text(thread, cf_request_param_id(req, 0));
@@ -565,6 +622,8 @@ void cf_h_post_create(struct cf_request *req)
         cf_reply_invalid(req, errors);
         return;
     }
+    if (privacy_guard(req, NULL, body, &ack) < 0)
+        return;
     struct compose *c = compose_new(req, post_create_rendered);
     cf_id_text(c->scratch[0], cf_request_param_id(req, 0));
     if (has_reply)
@@ -613,6 +672,8 @@ void cf_h_post_update(struct cf_request *req)
         cf_reply_invalid(req, errors);
         return;
     }
+    if (privacy_guard(req, NULL, body, &ack) < 0)
+        return;
     struct compose *c = compose_new(req, post_edit_rendered);
     cf_id_text(c->scratch[0], cf_request_param_id(req, 0));
     cf_id_text(c->scratch[1], version);
@@ -791,6 +852,32 @@ void cf_h_bookmarks_list(struct cf_request *req)
     cf_request_run_list(req, &q_bookmarks, 2);
 }
 
+/* ---- POST /privacy/check ---- */
+
+void cf_h_privacy_check(struct cf_request *req)
+{
+    json_t *errors = NULL;
+    const char *text = cf_body_string(req, "text", 0, BODY_MAX, &errors);
+    if (text == NULL && errors == NULL)
+        cf_errors_add(&errors, "text", "required", "the text to check");
+    if (errors != NULL) {
+        cf_reply_invalid(req, errors);
+        return;
+    }
+    struct cf_privacy_result r = {0};
+    cf_privacy_scan(text, strlen(text), &r);
+    json_t *out = json_object();
+    json_t *findings = json_array();
+    cf_privacy_json_append(findings, text, strlen(text), &r, NULL);
+    json_object_set_new(out, "findings", findings);
+    json_object_set_new(
+        out, "worst",
+        r.worst == CF_PRIVACY_NONE ? json_null() : json_string(cf_privacy_severity_name(r.worst)));
+    json_object_set_new(out, "truncated", json_boolean(r.truncated));
+    cf_privacy_result_free(&r);
+    cf_reply_json(req, 200, out);
+}
+
 /* ---- POST /preview ---- */
 
 static void preview_rendered(struct compose *c, const char *html, const char *ids)
@@ -808,6 +895,26 @@ static void preview_rendered(struct compose *c, const char *html, const char *id
         json_array_append_new(mentions, m);
     }
     json_object_set_new(out, "mentions", mentions);
+    json_t *findings = json_array();
+    const char *body = c->text[0];
+    struct cf_privacy_result r = {0};
+    cf_privacy_scan(body, strlen(body), &r);
+    cf_privacy_json_append(findings, body, strlen(body), &r, "body");
+    const char *title = c->text[1];
+    if (title != NULL) {
+        struct cf_privacy_result rt = {0};
+        if (cf_privacy_scan(title, strlen(title), &rt) > r.worst)
+            r.worst = rt.worst;
+        cf_privacy_json_append(findings, title, strlen(title), &rt, "title");
+        cf_privacy_result_free(&rt);
+    }
+    json_t *privacy = json_object();
+    json_object_set_new(privacy, "findings", findings);
+    json_object_set_new(
+        privacy, "worst",
+        r.worst == CF_PRIVACY_NONE ? json_null() : json_string(cf_privacy_severity_name(r.worst)));
+    json_object_set_new(out, "privacy", privacy);
+    cf_privacy_result_free(&r);
     cf_reply_json(c->req, 200, out);
 }
 
@@ -815,11 +922,15 @@ void cf_h_preview(struct cf_request *req)
 {
     json_t *errors = NULL;
     const char *body = cf_body_string(req, "body", 1, BODY_MAX, &errors);
+    const char *title = cf_body_string(req, "title", 1, 200, &errors);
     if (body == NULL && errors == NULL)
         cf_errors_add(&errors, "body", "required", "the text to preview");
     if (errors != NULL) {
         cf_reply_invalid(req, errors);
         return;
     }
-    compose_run(compose_new(req, preview_rendered), body);
+    struct compose *c = compose_new(req, preview_rendered);
+    c->text[0] = body;
+    c->text[1] = title;
+    compose_run(c, body);
 }

@@ -33,6 +33,8 @@ const struct cf_route cf_routes[] = {
     {CF_PATCH, "/api/v1/posts/{id}", cf_h_post_update, CF_AUTH_USER, CF_ROUTE_JSON_BODY},
     {CF_DELETE, "/api/v1/posts/{id}", cf_h_post_delete, CF_AUTH_USER, 0},
     {CF_GET, "/api/v1/posts/{id}/revisions", cf_h_post_revisions, CF_AUTH_USER, 0},
+    {CF_POST, "/api/v1/posts/{id}/revisions/{n}/redact", cf_h_revision_redact, CF_AUTH_USER,
+     CF_ROUTE_JSON_BODY},
     {CF_POST, "/api/v1/posts/{id}/hide", cf_h_post_hide, CF_AUTH_USER, CF_ROUTE_JSON_BODY},
     {CF_POST, "/api/v1/posts/{id}/unhide", cf_h_post_unhide, CF_AUTH_USER, CF_ROUTE_JSON_BODY},
     {CF_PUT, "/api/v1/posts/{id}/reactions/{name}", cf_h_reaction_put, CF_AUTH_USER, 0},
@@ -43,6 +45,13 @@ const struct cf_route cf_routes[] = {
      CF_ROUTE_WHILE_SUSPENDED | CF_ROUTE_BEFORE_GUIDELINES},
     {CF_GET, "/api/v1/me/bookmarks", cf_h_bookmarks_list, CF_AUTH_USER, 0},
     {CF_POST, "/api/v1/preview", cf_h_preview, CF_AUTH_USER,
+     CF_ROUTE_JSON_BODY | CF_ROUTE_WHILE_SUSPENDED | CF_ROUTE_BEFORE_GUIDELINES},
+    {CF_POST, "/api/v1/privacy/check", cf_h_privacy_check, CF_AUTH_USER,
+     CF_ROUTE_JSON_BODY | CF_ROUTE_WHILE_SUSPENDED | CF_ROUTE_BEFORE_GUIDELINES},
+    /* notifications */
+    {CF_GET, "/api/v1/notifications", cf_h_notifications_list, CF_AUTH_USER,
+     CF_ROUTE_WHILE_SUSPENDED | CF_ROUTE_BEFORE_GUIDELINES},
+    {CF_POST, "/api/v1/notifications/read", cf_h_notifications_read, CF_AUTH_USER,
      CF_ROUTE_JSON_BODY | CF_ROUTE_WHILE_SUSPENDED | CF_ROUTE_BEFORE_GUIDELINES},
     /* moderation */
     {CF_POST, "/api/v1/posts/{id}/flags", cf_h_flag_create, CF_AUTH_USER, CF_ROUTE_JSON_BODY},

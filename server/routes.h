@@ -60,6 +60,7 @@ void cf_h_bookmark_put(struct cf_request *req);
 void cf_h_bookmark_delete(struct cf_request *req);
 void cf_h_bookmarks_list(struct cf_request *req);
 void cf_h_preview(struct cf_request *req);
+void cf_h_privacy_check(struct cf_request *req);
 void cf_h_conversation_create(struct cf_request *req);
 
 /* h_moderation.c */
@@ -69,6 +70,9 @@ void cf_h_moderation_decide(struct cf_request *req);
 void cf_h_user_suspend(struct cf_request *req);
 void cf_h_user_unsuspend(struct cf_request *req);
 void cf_h_moderation_log(struct cf_request *req);
+void cf_h_revision_redact(struct cf_request *req);
+void cf_h_notifications_list(struct cf_request *req);
+void cf_h_notifications_read(struct cf_request *req);
 void cf_h_conversations_list(struct cf_request *req);
 void cf_h_network_get(struct cf_request *req);
 

@@ -78,6 +78,8 @@ def expected(op, caller, space):
         return 200 if accepts_answers(caller, space) else 403
     if op == "flag":  # whoever reads a post may flag it (on a post of the author's)
         return 409 if caller == "author" else 201
+    if op == "redact":  # the thread's moderators (a revision of the author's)
+        return 200 if moderates(caller, space) else 403
     if op == "hide":  # moderators, and in a group its mentor (hide only)
         return 200 if moderates(caller, space) or (space == "group" and caller == "mentor") \
             else 403
@@ -152,7 +154,8 @@ def call(server, c, caller, method, path, body=None):
 
 
 OPS = ["get_thread", "get_post", "revisions", "list", "reply", "react", "bookmark", "read",
-       "subscribe", "edit_post", "delete_post", "edit_title", "pin", "accept", "hide", "flag"]
+       "subscribe", "edit_post", "delete_post", "edit_title", "pin", "accept", "hide", "flag",
+       "redact"]
 
 
 def run(op, server, c, s, caller):
@@ -203,6 +206,13 @@ def run(op, server, c, s, caller):
         p = fresh_post(c, s)
         return call(server, c, caller, "POST", f"/api/v1/posts/{p['id']}/hide",
                     {"reason": "identifying details"})
+    if op == "redact":
+        p = fresh_post(c, s)
+        r = c["author"].call("PATCH", f"/api/v1/posts/{p['id']}",
+                             {"body": "Changed, the identifier out.", "version": 1})
+        assert r.status == 200, r
+        return call(server, c, caller, "POST", f"/api/v1/posts/{p['id']}/revisions/1/redact",
+                    {"reason": "an identifier in the first version"})
     raise AssertionError(op)
 
 
@@ -249,7 +259,7 @@ def test_the_matrix_covers_every_thread_and_post_endpoint():
         ("PUT", "/api/v1/threads/{id}/subscription"), ("PATCH", "/api/v1/posts/{id}"),
         ("DELETE", "/api/v1/posts/{id}"), ("PATCH", "/api/v1/threads/{id}"),
         ("POST", "/api/v1/threads/{id}/answer"), ("POST", "/api/v1/posts/{id}/hide"),
-        ("POST", "/api/v1/posts/{id}/flags"),
+        ("POST", "/api/v1/posts/{id}/flags"), ("POST", "/api/v1/posts/{id}/revisions/{n}/redact"),
     }
     # undoing what the matrix does (same checks), or lists of one's own
     exceptions = {

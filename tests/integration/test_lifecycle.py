@@ -237,7 +237,8 @@ def test_migrate_applies_once_and_is_a_no_op_after(cluster):
     assert "up to date" in r.stdout
     versions = psql(cluster.url, "SELECT string_agg(name, ',' ORDER BY version) "
                                  "FROM schema_migrations")
-    files = sorted(f[:-4] for f in os.listdir("schema") if f.endswith(".sql"))
+    schema = os.path.join(os.path.dirname(__file__), "..", "..", "schema")
+    files = sorted(f[:-4] for f in os.listdir(schema) if f.endswith(".sql"))
     assert versions.split(",") == files
     assert psql(cluster.url, "SELECT count(*) FROM networks") == "6"
 

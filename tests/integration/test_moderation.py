@@ -27,10 +27,11 @@ def cast(server, admin):
     return c
 
 
-def forum_post(cast, body="A post that may need review."):
+def forum_post(cast, body="A post that may need review.", ack=False):
     cat = cast["Writer"].get("/api/v1/categories/general").json()
     r = cast["Writer"].call("POST", "/api/v1/threads", body={
-        "category_id": cat["id"], "title": "Moderation test", "body": body})
+        "category_id": cat["id"], "title": "Moderation test", "body": body,
+        **({"acknowledge_privacy": True} if ack else {})})
     assert r.status == 201, r
     return r.json()["post"]
 
@@ -68,7 +69,8 @@ def test_flags_from_three_members_hide_a_post_pending_review(cast):
 
 
 def test_a_privacy_flag_from_a_mentor_hides_at_once(cast):
-    post = forum_post(cast, "Ms. Example, seen Tuesday.")
+    post = forum_post(cast, "Ms. Example, seen Tuesday.", ack=True)
+    assert post["privacy_acknowledged"] is True  # the guard warned of the name
     assert flag(cast["Mentor Mo"], post, reason="privacy", note="a name").status == 201
     assert cast["Reader One"].get(f"/api/v1/posts/{post['id']}").json()["state"] == "hidden"
     log = psql(DATABASE_URL, "SELECT action || '|' || reason FROM moderation_log WHERE "

@@ -428,6 +428,53 @@ static void the_corpus_is_read_right(void **state)
         fail_msg("%d corpus texts are read wrong (above)", failures);
 }
 
+/* Every title and body of a JSON document, scanned; returns how many were. */
+static int scan_titles_and_bodies(json_t *v, int *with_findings)
+{
+    int n = 0;
+    if (json_is_object(v)) {
+        const char *key;
+        json_t *child;
+        json_object_foreach(v, key, child)
+        {
+            if (json_is_string(child) && (strcmp(key, "title") == 0 || strcmp(key, "body") == 0)) {
+                struct cf_privacy_result r = {0};
+                const char *text = json_string_value(child);
+                if (cf_privacy_scan(text, strlen(text), &r) != CF_PRIVACY_NONE) {
+                    char d[1024];
+                    describe(text, &r, d, sizeof(d));
+                    printf("demo data: %s\n", d);
+                    (*with_findings)++;
+                }
+                cf_privacy_result_free(&r);
+                n++;
+            } else {
+                n += scan_titles_and_bodies(child, with_findings);
+            }
+        }
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *child;
+        json_array_foreach(v, i, child) n += scan_titles_and_bodies(child, with_findings);
+    }
+    return n;
+}
+
+/* The demo community is seeded without the API: its texts must pass the guard too. */
+static void the_demo_data_passes_the_guard(void **state)
+{
+    (void)state;
+    json_error_t e;
+    json_t *demo = json_load_file(CF_SOURCE_ROOT "/data/demo.json", 0, &e);
+    if (demo == NULL)
+        fail_msg("data/demo.json: %s", e.text);
+    int with_findings = 0;
+    int n = scan_titles_and_bodies(demo, &with_findings);
+    json_decref(demo);
+    assert_true(n >= 50);
+    assert_int_equal(with_findings, 0);
+}
+
 static int report(const char *dir)
 {
     struct tally t = {0};
@@ -481,6 +528,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(offsets_are_characters),
         cmocka_unit_test(hostile_input_keeps_the_invariants),
         cmocka_unit_test(the_corpus_is_read_right),
+        cmocka_unit_test(the_demo_data_passes_the_guard),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,205 @@
+"""Revision redaction, re-review of an edited hidden post, and the notifications that
+moderation sends (roadmap step 5, SPEC sections 5 and 7): post_hidden to the author,
+flag_resolved to each flagger, in the same transaction as the event."""
+import pytest
+
+from harness import DATABASE_URL, Client, create_admin, problem, psql, register
+
+
+@pytest.fixture(scope="module")
+def admin(server):
+    return Client(server, create_admin()).accept_guidelines()
+
+
+@pytest.fixture(scope="module")
+def cast(server, admin):
+    c = {n: register(server, admin, network="PE", name=n).accept_guidelines()
+         for n in ("Author Ann", "Flagger One", "Flagger Two", "Flagger Three")}
+    c["mentor"] = register(server, admin, network="PE", name="Mentor Meg",
+                           profession="psychiatrist").accept_guidelines()
+    c["moderator"] = register(server, admin, network="BC", role="moderator").accept_guidelines()
+    g = admin.call("POST", "/api/v1/groups", body={"network": "PE", "name": "Redaction group"})
+    c["group"] = g.json()
+    for who, role in (("mentor", "mentor"), ("Author Ann", "mentee"), ("Flagger One", "mentee")):
+        assert admin.call("PUT", f"/api/v1/groups/{c['group']['id']}/members/{c[who].id}",
+                          body={"role": role}).status == 200
+    c["category"] = c["Author Ann"].get("/api/v1/categories/general").json()
+    return c
+
+
+def post_in_forum(cast, body, title="Redaction case", ack=True):
+    r = cast["Author Ann"].call("POST", "/api/v1/threads", body={
+        "category_id": cast["category"]["id"], "title": title, "body": body,
+        "acknowledge_privacy": ack})
+    assert r.status == 201, r
+    return r.json()["post"]
+
+
+def notifications(client, unread=None):
+    path = "/api/v1/notifications" + ("?unread=true" if unread else "")
+    r = client.get(path)
+    assert r.status == 200, r
+    return r.json()
+
+
+def test_a_moderator_redacts_an_earlier_version_for_good(cast):
+    author, mod = cast["Author Ann"], cast["moderator"]
+    post = post_in_forum(cast, "Seen with her daughter, phone 902-555-0163, for a taper.")
+    r = author.call("PATCH", f"/api/v1/posts/{post['id']}",
+                    body={"body": "Seen with her daughter for a taper.", "version": 1})
+    assert r.status == 200, r
+    # members and the author cannot redact; the current version cannot be redacted
+    problem(cast["Flagger One"].call("POST", f"/api/v1/posts/{post['id']}/revisions/1/redact",
+                                     body={"reason": "phone"}), 403, "forbidden")
+    problem(author.call("POST", f"/api/v1/posts/{post['id']}/revisions/1/redact",
+                        body={"reason": "phone"}), 403, "forbidden")
+    problem(mod.call("POST", f"/api/v1/posts/{post['id']}/revisions/2/redact",
+                     body={"reason": "phone"}), 409, "revision_current")
+    problem(mod.call("POST", f"/api/v1/posts/{post['id']}/revisions/7/redact",
+                     body={"reason": "phone"}), 404, "not_found")
+    problem(mod.call("POST", f"/api/v1/posts/{post['id']}/revisions/x/redact",
+                     body={"reason": "phone"}), 404, "not_found")
+    problem(mod.call("POST", f"/api/v1/posts/{post['id']}/revisions/1/redact", body={}),
+            422, "validation_failed")
+    r = mod.call("POST", f"/api/v1/posts/{post['id']}/revisions/1/redact",
+                 body={"reason": "a phone number"})
+    assert r.status == 200, r
+    rev = r.json()
+    assert rev["version"] == 1 and rev["body"] is None
+    assert rev["redacted"]["reason"] == "a phone number"
+    assert rev["redacted"]["by"]["id"] == mod.id
+    problem(mod.call("POST", f"/api/v1/posts/{post['id']}/revisions/1/redact",
+                     body={"reason": "again"}), 409, "already_redacted")
+    # the author sees the version without its text; the text is gone from the database
+    items = author.get(f"/api/v1/posts/{post['id']}/revisions").json()["items"]
+    assert [i["version"] for i in items] == [1, 2]
+    assert items[0]["body"] is None and items[0]["redacted"] is not None
+    assert items[1]["body"] == "Seen with her daughter for a taper."
+    assert psql(DATABASE_URL, "SELECT count(*) FROM post_revisions WHERE body LIKE "
+                "'%902-555-0163%' OR body_html LIKE '%902-555-0163%'") == "0"
+    assert "902-555-0163" not in author.get("/api/v1/me/export").body.decode()
+    # logged, without the text
+    log = psql(DATABASE_URL, "SELECT action || '|' || reason || '|' || after::text FROM "
+               f"moderation_log WHERE target_type = 'post' AND target_id = {post['id']}")
+    assert log == 'revision.redact|a phone number|{"version": 1, "redacted": true}'
+
+
+def test_a_groups_coordinator_may_redact_but_a_mentor_may_not(cast, admin, server):
+    author = cast["Author Ann"]
+    r = author.call("POST", "/api/v1/threads", body={
+        "group_id": cast["group"]["id"], "title": "Group case", "body": "Mr. Arsenault, 71.",
+        "acknowledge_privacy": True})
+    post = r.json()["post"]
+    assert author.call("PATCH", f"/api/v1/posts/{post['id']}",
+                       body={"body": "A man of 71.", "version": 1}).status == 200
+    problem(cast["mentor"].call("POST", f"/api/v1/posts/{post['id']}/revisions/1/redact",
+                                body={"reason": "name"}), 403, "forbidden")
+    # outside the group: it does not exist
+    problem(cast["Flagger Two"].call("POST", f"/api/v1/posts/{post['id']}/revisions/1/redact",
+                                     body={"reason": "name"}), 404, "not_found")
+    coordinator = register(server, admin, network="PE", role="coordinator").accept_guidelines()
+    r = coordinator.call("POST", f"/api/v1/posts/{post['id']}/revisions/1/redact",
+                         body={"reason": "a surname"})
+    assert r.status == 200, r
+
+
+def test_hiding_notifies_the_author_and_decisions_notify_the_flaggers(cast):
+    author, mod = cast["Author Ann"], cast["moderator"]
+    before = author.get("/api/v1/me").json()["unread_notifications"]
+    post = post_in_forum(cast, "An opinion some will not like.", ack=False)
+    # the author muted the thread: moderation notices still arrive
+    assert author.call("PUT", f"/api/v1/threads/{post['thread_id']}/subscription",
+                       body={"level": "muted"}).status == 200
+    for who in ("Flagger One", "Flagger Two", "Flagger Three"):
+        assert cast[who].call("POST", f"/api/v1/posts/{post['id']}/flags",
+                              body={"reason": "disrespectful"}).status == 201
+    mine = notifications(author, unread=True)
+    hidden = [n for n in mine["items"] if n["post_id"] == post["id"]]
+    assert [n["kind"] for n in hidden] == ["post_hidden"]
+    assert hidden[0]["actor"] is None  # the moderators act as one; flaggers stay unnamed
+    assert hidden[0]["thread_id"] == post["thread_id"] and hidden[0]["read_at"] is None
+    assert hidden[0]["detail"]["reason"] == "flags from 3 members"
+    assert author.get("/api/v1/me").json()["unread_notifications"] == before + 1
+    # nothing for the flaggers yet; then the decision tells each one
+    assert not [n for n in notifications(cast["Flagger One"])["items"]
+                if n["post_id"] == post["id"]]
+    r = mod.call("POST", f"/api/v1/moderation/posts/{post['id']}/decision",
+                 body={"action": "keep", "note": "disagreement is not disrespect"})
+    assert r.status == 200, r
+    for who in ("Flagger One", "Flagger Two", "Flagger Three"):
+        got = [n for n in notifications(cast[who])["items"] if n["post_id"] == post["id"]]
+        assert [(n["kind"], n["detail"]["decision"]) for n in got] == [("flag_resolved", "keep")]
+    # reading them
+    ids = [n["id"] for n in hidden]
+    problem(author.call("POST", "/api/v1/notifications/read", body={"ids": ["x"]}), 422,
+            "validation_failed")
+    problem(author.call("POST", "/api/v1/notifications/read", body={}), 422,
+            "validation_failed")
+    # someone else's ids change nothing
+    other = cast["Flagger One"]
+    assert other.call("POST", "/api/v1/notifications/read", body={"ids": ids}).status == 200
+    assert hidden[0]["id"] in [n["id"] for n in notifications(author, unread=True)["items"]]
+    r = author.call("POST", "/api/v1/notifications/read", body={"ids": ids})
+    assert r.status == 200 and r.json()["unread"] == before
+    assert author.call("POST", "/api/v1/notifications/read",
+                       body={"all": True}).json()["unread"] == 0
+    assert notifications(author, unread=True)["items"] == []
+    assert author.get("/api/v1/me").json()["unread_notifications"] == 0
+
+
+def test_notifications_page_with_a_cursor(cast):
+    flagger = cast["Flagger Two"]
+    got, cursor = [], None
+    while True:
+        path = "/api/v1/notifications?limit=1" + (f"&cursor={cursor}" if cursor else "")
+        page = flagger.get(path).json()
+        got += [n["id"] for n in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert got == sorted(got, reverse=True) and len(got) == len(set(got)) >= 1
+    problem(flagger.get("/api/v1/notifications?unread=maybe"), 400, "invalid_query")
+    problem(flagger.get("/api/v1/notifications?cursor=zz!"), 400, "invalid_cursor")
+
+
+def test_no_notification_for_someone_who_can_no_longer_read(cast, admin):
+    author = cast["Author Ann"]
+    r = author.call("POST", "/api/v1/threads", body={
+        "group_id": cast["group"]["id"], "title": "Leaving member case",
+        "body": "A case for the group."})
+    post = r.json()["post"]
+    flagger = cast["Flagger One"]
+    assert flagger.call("POST", f"/api/v1/posts/{post['id']}/flags",
+                        body={"reason": "off_topic"}).status == 201
+    assert admin.call("DELETE", f"/api/v1/groups/{cast['group']['id']}/members/"
+                      f"{flagger.id}").status in (200, 204)
+    assert cast["moderator"].call("POST", f"/api/v1/moderation/posts/{post['id']}/decision",
+                                  body={"action": "keep"}).status == 200
+    assert not [n for n in notifications(flagger)["items"] if n["post_id"] == post["id"]]
+
+
+def test_an_author_editing_a_hidden_post_asks_for_review(cast):
+    author, mod = cast["Author Ann"], cast["moderator"]
+    post = post_in_forum(cast, "Mr. Doucette, 58, on 90 MME.")
+    r = mod.call("POST", f"/api/v1/posts/{post['id']}/hide", body={"reason": "a surname"})
+    assert r.status == 200 and r.json()["state"] == "hidden"
+    assert [n["kind"] for n in notifications(author)["items"]
+            if n["post_id"] == post["id"]] == ["post_hidden"]
+    r = author.call("PATCH", f"/api/v1/posts/{post['id']}",
+                    body={"body": "A man of 58 on 90 MME.", "version": 1})
+    assert r.status == 200 and r.json()["state"] == "hidden"
+    items = mod.get("/api/v1/moderation/queue?limit=100").json()["items"]
+    item = [i for i in items if i["post"]["id"] == post["id"]][0]
+    assert [(f["reason"], f["flagger"]["id"]) for f in item["flags"]] == [("review", author.id)]
+    r = mod.call("POST", f"/api/v1/moderation/posts/{post['id']}/decision",
+                 body={"action": "keep", "note": "de-identified now"})
+    assert r.json()["post"]["state"] == "visible"
+    got = [n for n in notifications(author)["items"]
+           if n["post_id"] == post["id"] and n["kind"] == "flag_resolved"]
+    assert got and got[0]["detail"]["decision"] == "keep"
+    # and the identifier can now go from the history
+    assert mod.call("POST", f"/api/v1/posts/{post['id']}/revisions/1/redact",
+                    body={"reason": "a surname"}).status == 200
+    # members cannot raise a review flag themselves
+    problem(cast["Flagger Two"].call("POST", f"/api/v1/posts/{post['id']}/flags",
+                                     body={"reason": "review"}), 422, "validation_failed")

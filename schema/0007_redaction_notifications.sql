@@ -249,3 +249,26 @@ BEGIN
     END IF;
     RETURN out;
 END $$;
+
+-- GET /me/export adds the member's flags, notifications and which of their versions were
+-- redacted (their text is gone; the export shows them empty).
+ALTER FUNCTION cf_export_forum(bigint) RENAME TO cf_export_forum_writing;
+CREATE FUNCTION cf_export_forum(p_user bigint) RETURNS json LANGUAGE sql STABLE AS $$
+    SELECT (cf_export_forum_writing(p_user)::jsonb || jsonb_build_object(
+        'flags', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                      'id', f.id, 'post_id', f.post_id, 'reason', f.reason, 'note', f.note,
+                      'status', f.status, 'decision', f.decision,
+                      'created_at', cf_time(f.created_at),
+                      'resolved_at', cf_time(f.resolved_at)) ORDER BY f.id), '[]'::jsonb)
+                  FROM flags f WHERE f.user_id = p_user),
+        'notifications', (SELECT coalesce(jsonb_agg(cf_notification_json(n)::jsonb
+                                                    ORDER BY n.id), '[]'::jsonb)
+                          FROM notifications n WHERE n.user_id = p_user),
+        'redacted_revisions', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                                   'post_id', r.post_id, 'version', r.version,
+                                   'redacted_at', cf_time(r.redacted_at),
+                                   'reason', r.redaction_reason)
+                                   ORDER BY r.post_id, r.version), '[]'::jsonb)
+                               FROM post_revisions r JOIN posts p ON p.id = r.post_id
+                               WHERE p.author_id = p_user AND r.redacted_at IS NOT NULL)))::json
+$$;

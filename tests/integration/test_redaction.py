@@ -1,6 +1,8 @@
 """Revision redaction, re-review of an edited hidden post, and the notifications that
 moderation sends (roadmap step 5, SPEC sections 5 and 7): post_hidden to the author,
 flag_resolved to each flagger, in the same transaction as the event."""
+import json
+
 import pytest
 
 from harness import DATABASE_URL, Client, create_admin, problem, psql, register
@@ -77,7 +79,10 @@ def test_a_moderator_redacts_an_earlier_version_for_good(cast):
     assert items[1]["body"] == "Seen with her daughter for a taper."
     assert psql(DATABASE_URL, "SELECT count(*) FROM post_revisions WHERE body LIKE "
                 "'%902-555-0163%' OR body_html LIKE '%902-555-0163%'") == "0"
-    assert "902-555-0163" not in author.get("/api/v1/me/export").body.decode()
+    export = author.get("/api/v1/me/export").json()
+    assert "902-555-0163" not in json.dumps(export)
+    assert {"post_id": post["id"], "version": 1, "reason": "a phone number"}.items() <= \
+        [r for r in export["forum"]["redacted_revisions"] if r["post_id"] == post["id"]][0].items()
     # logged, without the text
     log = psql(DATABASE_URL, "SELECT action || '|' || reason || '|' || after::text FROM "
                f"moderation_log WHERE target_type = 'post' AND target_id = {post['id']}")
@@ -143,6 +148,11 @@ def test_hiding_notifies_the_author_and_decisions_notify_the_flaggers(cast):
     assert r.status == 200 and r.json()["unread"] == before
     assert author.call("POST", "/api/v1/notifications/read",
                        body={"all": True}).json()["unread"] == 0
+    # both are in the members' exports
+    assert hidden[0]["id"] in [n["id"] for n in
+                               author.get("/api/v1/me/export").json()["forum"]["notifications"]]
+    flags = cast["Flagger One"].get("/api/v1/me/export").json()["forum"]["flags"]
+    assert [f["decision"] for f in flags if f["post_id"] == post["id"]] == ["keep"]
     assert notifications(author, unread=True)["items"] == []
     assert author.get("/api/v1/me").json()["unread_notifications"] == 0
 

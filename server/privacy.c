@@ -492,9 +492,11 @@ static void read_run(const struct scan *sc, size_t i, struct run *u)
             break;
         char kind = 0;
         size_t next = j;
+        if (u->paren && u->n == 1 && (next >= sc->len || sc->s[next] != ')')) {
+            u->paren = 0; /* "(8525-964-518)": a parenthesis around the number */
+            u->start = i;
+        }
         if (u->paren && u->n == 1) {
-            if (next >= sc->len || sc->s[next] != ')')
-                break;
             next++;
             kind = ')';
             char k2;

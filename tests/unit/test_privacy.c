@@ -5,7 +5,8 @@
  *
  *   test_privacy                 the cmocka tests
  *   test_privacy --scan          prints the findings of standard input as JSON
- *   test_privacy --report DIR    precision and recall over the corpus in DIR
+ *   test_privacy --report DIR    precision and recall over the corpus in DIR (or over
+ *                                one .jsonl file, such as tests/privacy/holdout.jsonl)
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -93,6 +94,9 @@ static void keyword_anchored_runs_for_the_other_provinces(void **state)
     expect_one("carte d’assurance maladie : 4412 3456 78", "health_card_number", CF_PRIVACY_BLOCK,
                "4412 3456 78");
     expect_one("12345678 (MSI)", "health_card_number", CF_PRIVACY_BLOCK, "12345678");
+    /* in parentheses (the held-out set found this one) */
+    expect_one("numéro d'assurance maladie (8525-964-518) - je", "health_card_number",
+               CF_PRIVACY_BLOCK, "8525-964-518");
     /* far from the keyword, or too short */
     expect_none("PHN (postherpetic neuralgia) since the shingles, on gabapentin 300 mg tid "
                 "and now 12345678 steps a year");
@@ -105,6 +109,7 @@ static void social_insurance_numbers(void **state)
     expect_one("SIN 046 454 286 on the disability form", "sin", CF_PRIVACY_BLOCK, "046 454 286");
     /* not Luhn-valid but next to NAS */
     expect_one("son NAS : 123 456 788", "sin", CF_PRIVACY_BLOCK, "123 456 788");
+    expect_one("social insurance number (065 579 567)", "sin", CF_PRIVACY_BLOCK, "065 579 567");
     /* Luhn-valid but starting with 8 (not a SIN) */
     expect_none("order 812 345 676 shipped");
 }
@@ -395,13 +400,19 @@ static int score(json_t *item, struct tally *t, int verbose)
     return ok;
 }
 
+/* dir's clean.jsonl and identifiers.jsonl, or the one .jsonl file named. */
 static int run_corpus(const char *dir, struct tally *t, int verbose)
 {
     int failures = 0;
     static const char *const files[] = {"clean.jsonl", "identifiers.jsonl"};
-    for (size_t f = 0; f < 2; f++) {
+    size_t dl = strlen(dir);
+    int one = dl > 6 && strcmp(dir + dl - 6, ".jsonl") == 0;
+    for (size_t f = 0; f < (one ? 1u : 2u); f++) {
         char path[1024];
-        snprintf(path, sizeof(path), "%s/%s", dir, files[f]);
+        if (one)
+            snprintf(path, sizeof(path), "%s", dir);
+        else
+            snprintf(path, sizeof(path), "%s/%s", dir, files[f]);
         json_t *all = load_lines(path);
         if (all == NULL)
             fail_msg("could not open %s", path);
@@ -422,6 +433,7 @@ static void the_corpus_is_read_right(void **state)
     (void)state;
     struct tally t = {0};
     int failures = run_corpus(CF_SOURCE_ROOT "/tests/privacy", &t, 1);
+    failures += run_corpus(CF_SOURCE_ROOT "/tests/privacy/holdout.jsonl", &t, 1);
     assert_true(t.clean_texts >= 100);
     assert_true(t.texts - t.clean_texts >= 100);
     if (failures > 0)

@@ -103,6 +103,11 @@ ALTER TABLE flags ADD CONSTRAINT flags_reason_check
 
 CREATE FUNCTION cf_post_rereview() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    -- a moderator retitling the thread writes the new version first, under their name
+    IF EXISTS (SELECT 1 FROM post_revisions WHERE post_id = NEW.id AND version = NEW.version
+                                             AND editor_id <> NEW.author_id) THEN
+        RETURN NULL;
+    END IF;
     INSERT INTO flags (post_id, user_id, reason, note)
     VALUES (NEW.id, NEW.author_id, 'review', 'edited by its author while hidden')
     ON CONFLICT (post_id, user_id) WHERE status = 'open' DO NOTHING;
@@ -112,6 +117,51 @@ END $$;
 CREATE TRIGGER posts_rereview AFTER UPDATE OF version ON posts
     FOR EACH ROW WHEN (NEW.state = 'hidden' AND NEW.version > OLD.version)
     EXECUTE FUNCTION cf_post_rereview();
+
+-- Whatever makes a hidden post visible again (a decision, /unhide) settles its author's
+-- request for review; a hidden post's reason says who hid it when the statement did not.
+CREATE FUNCTION cf_post_state_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.state = 'visible' THEN
+        NEW.hidden_reason := NULL;
+    ELSIF NEW.state = 'hidden' AND NEW.hidden_reason IS NOT DISTINCT FROM OLD.hidden_reason THEN
+        NEW.hidden_reason := 'hidden by a moderator or the group''s mentor (see the log)';
+    END IF;
+    RETURN NEW;
+END $$;
+
+CREATE TRIGGER posts_state_change BEFORE UPDATE OF state ON posts
+    FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state)
+    EXECUTE FUNCTION cf_post_state_change();
+
+CREATE FUNCTION cf_post_visible_again() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE flags SET status = 'resolved', resolved_at = now(), decision = 'keep'
+    WHERE post_id = NEW.id AND reason = 'review' AND status = 'open';
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER posts_visible_again AFTER UPDATE OF state ON posts
+    FOR EACH ROW WHEN (OLD.state = 'hidden' AND NEW.state = 'visible')
+    EXECUTE FUNCTION cf_post_visible_again();
+
+-- The append-only log keeps no title text: a title may be what a moderator is removing an
+-- identifier from, and the log can never be redacted. Titles' versions live in the first
+-- post's revisions, which can.
+CREATE FUNCTION cf_log_without_titles() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.before ? 'title' THEN
+        NEW.before := jsonb_set(NEW.before, '{title}', '"(see the first post''s revisions)"');
+    END IF;
+    IF NEW.after ? 'title' THEN
+        NEW.after := jsonb_set(NEW.after, '{title}', '"(see the first post''s revisions)"');
+    END IF;
+    RETURN NEW;
+END $$;
+
+CREATE TRIGGER moderation_log_without_titles BEFORE INSERT ON moderation_log
+    FOR EACH ROW WHEN (NEW.action = 'thread.update')
+    EXECUTE FUNCTION cf_log_without_titles();
 
 -- ---- notifications ------------------------------------------------------------------
 
@@ -162,8 +212,12 @@ END $$;
 -- the same transaction. The moderators act as one: no actor is named.
 CREATE FUNCTION cf_post_hidden_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    -- the cause, not the reason: a moderator's note and the flaggers stay with moderators
     PERFORM cf_notify(NEW.author_id, 'post_hidden', NEW.id, NULL,
-                      jsonb_build_object('reason', NEW.hidden_reason));
+                      jsonb_build_object('cause', CASE
+                          WHEN NEW.hidden_reason LIKE 'flags from %'
+                            OR NEW.hidden_reason LIKE 'privacy flag from %' THEN 'flags'
+                          ELSE 'moderator' END));
     RETURN NULL;
 END $$;
 
@@ -236,16 +290,28 @@ BEGIN
                                  WHERE user_id = u.id AND read_at IS NULL)))::json;
 END $$;
 
--- PATCH /threads/{id} with a title whose privacy warnings the author acknowledged:
--- the first post records it, as a new post would.
+-- PATCH /threads/{id}: a new title is a new version of the first post (so an old title
+-- can be redacted like any version), and a title whose privacy warnings the author
+-- acknowledged is recorded on the first post, as a new post's would be.
 CREATE FUNCTION cf_thread_update_acknowledged(p_user bigint, p_thread bigint, p_fields jsonb,
                                               p_reason text) RETURNS json
 LANGUAGE plpgsql AS $$
 DECLARE
+    old_title text := (SELECT title FROM threads WHERE id = p_thread);
     out json := cf_thread_update(p_user, p_thread, p_fields - 'privacy_acknowledged', p_reason);
+    p posts;
 BEGIN
-    IF (p_fields->>'privacy_acknowledged')::boolean AND out->>'error' IS NULL THEN
-        UPDATE posts SET privacy_acknowledged = true WHERE thread_id = p_thread AND number = 1;
+    IF out->>'error' IS NOT NULL THEN
+        RETURN out;
+    END IF;
+    SELECT * INTO p FROM posts WHERE thread_id = p_thread AND number = 1 FOR UPDATE;
+    IF p_fields ? 'title' AND p_fields->>'title' IS DISTINCT FROM old_title THEN
+        INSERT INTO post_revisions (post_id, version, body, body_html, title, editor_id)
+        VALUES (p.id, p.version + 1, p.body, p.body_html, p_fields->>'title', p_user);
+        UPDATE posts SET version = version + 1,
+                         privacy_acknowledged = privacy_acknowledged
+                             OR coalesce((p_fields->>'privacy_acknowledged')::boolean, false)
+        WHERE id = p.id;
     END IF;
     RETURN out;
 END $$;

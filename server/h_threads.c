@@ -581,7 +581,8 @@ void cf_h_thread_update(struct cf_request *req)
         json_decref(fields);
         return;
     }
-    if (strcmp(ack, "true") == 0)
+    /* only a title has something to acknowledge here */
+    if (title != NULL && strcmp(ack, "true") == 0)
         json_object_set_new(fields, "privacy_acknowledged", json_true());
     char user[24], thread[24];
     cf_id_text(user, req->auth.user_id);

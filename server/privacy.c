@@ -52,6 +52,7 @@ struct scan {
     struct hits health, sin, mrn;
     struct pending *pending;
     size_t npending, pending_cap;
+    size_t birth_seen; /* how far birth-date windows have looked */
 };
 
 /* ---- characters ---- */
@@ -156,15 +157,30 @@ static int is_digit_at(const struct scan *sc, size_t i)
 
 static int word_start(const struct scan *sc, size_t i)
 {
+    if (i == 0)
+        return 1;
+    unsigned char c = sc->s[i - 1];
+    if (c < 0x80)
+        return !((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'));
     return !is_alnum_cp(cp_before(sc, i));
 }
 
 /* Moves i forward by n characters (stopping at the end). */
 static size_t forward_chars(const struct scan *sc, size_t i, size_t n)
 {
-    uint32_t cp;
-    while (n-- > 0 && i < sc->len)
-        i += cp_at(sc, i, &cp);
+    if (i + n <= sc->len) { /* ASCII, most often: n bytes */
+        unsigned char any = 0;
+        for (size_t k = 0; k < n; k++)
+            any |= sc->s[i + k];
+        if (any < 0x80)
+            return i + n;
+    }
+    while (n > 0 && i < sc->len) {
+        i++;
+        while (i < sc->len && (sc->s[i] & 0xC0) == 0x80)
+            i++;
+        n--;
+    }
     return i;
 }
 
@@ -257,7 +273,7 @@ static size_t keyword_at(const struct scan *sc, size_t i, const char *kw)
     uint32_t after = 0;
     if (j < sc->len)
         cp_at(sc, j, &after);
-    if (is_alnum_cp(after) || !word_start(sc, i))
+    if (is_letter_cp(after) || !word_start(sc, i)) /* digits may follow: PHN9698658215 */
         return 0;
     return j - i;
 }
@@ -351,8 +367,9 @@ static const struct keyword *keyword_of(const struct scan *sc, size_t i, uint32_
     if (second >= 'A' && second <= 'Z')
         second = (unsigned char)(second + 32);
     for (const struct keyword *k = keywords_by_letter[first - 'a']; k->text != NULL; k++) {
+        /* the second byte decides most: a letter, '.', or the lead byte of é or º */
         unsigned char want = (unsigned char)k->text[1];
-        if (want >= 'a' && want <= 'z' && second != want)
+        if (want != ' ' && want != '\'' && second != want)
             continue;
         size_t m = keyword_at(sc, i, k->text);
         if (m > 0) {
@@ -572,12 +589,6 @@ static int sin_valid(const char *d)
     return d[0] != '0' && d[0] != '8' && luhn_valid(d, 9);
 }
 
-/* A North American number: area code and exchange start 2 to 9. */
-static int nanp_valid(const char *d)
-{
-    return d[0] >= '2' && d[3] >= '2';
-}
-
 static int seps_uniform(const struct run *u, int a, int b)
 {
     for (int k = a + 2; k < b; k++)
@@ -605,8 +616,8 @@ static long group_value(const struct scan *sc, const struct run *u, int k)
 /* The run starts with a date written with hyphens: 2026-03-14, 14-03-2026, 03-14-2026. */
 static int date_shape(const struct scan *sc, const struct run *u)
 {
-    if (u->n < 3 || u->sep[1] != '-' || u->sep[2] != '-')
-        return 0;
+    if (u->n < 3 || u->sep[1] != '-' || u->sep[2] != '-' || (u->n > 3 && u->sep[3] == '-'))
+        return 0; /* 12-11-2345-678 is not a date */
     int l0 = group_len(u, 0), l1 = group_len(u, 1), l2 = group_len(u, 2);
     long a = group_value(sc, u, 0), b = group_value(sc, u, 1), c = group_value(sc, u, 2);
     if (l0 == 4 && l1 <= 2 && l2 <= 2)
@@ -641,20 +652,25 @@ static size_t version_code(const struct scan *sc, size_t j)
 static int check_digit_numbers(struct scan *sc, const struct run *u)
 {
     int found = 0;
+    if (u->digits < 9)
+        return 0;
     for (int a = 0; a < u->n; a++) {
         for (int b = a + 1; b <= u->n && b - a <= 3; b++) {
             int d = digits_in(u, a, b);
             if (d != 9 && d != 10)
                 continue;
-            int one = b - a == 1;
-            if (!one && !seps_uniform(u, a, b))
+            /* groups of 3 or more: two-digit groups are doses and scores more often */
+            int one = b - a == 1, short_group = 0;
+            for (int k = a; k < b; k++)
+                short_group |= group_len(u, k) < 3;
+            if (!one && (short_group || !seps_uniform(u, a, b)))
                 continue;
             if (!one && u->sep[a + 1] != ' ' && u->sep[a + 1] != '-')
                 continue;
             char s[16];
             digits_of(sc, u, a, b, s, sizeof(s));
             size_t start = u->gs[a], end = u->ge[b - 1];
-            if (d == 10 && (one || (group_len(u, a) == 4 && group_len(u, a + 1) == 3))) {
+            if (d == 10 && !phone_shape(u, a, b)) { /* 3-3-4 is a phone number */
                 if (bc_phn_valid(s)) {
                     add(sc, start, end, "bc_phn", CF_PRIVACY_BLOCK, "BC");
                     found = 1;
@@ -663,7 +679,7 @@ static int check_digit_numbers(struct scan *sc, const struct run *u)
                     add(sc, start, end, "ontario_health_number", CF_PRIVACY_BLOCK, "ON");
                     found = 1;
                 }
-            } else if (d == 9 && (one || (group_len(u, a) == 3 && group_len(u, a + 1) == 3))) {
+            } else if (d == 9) {
                 if (sin_valid(s)) {
                     add(sc, start, end, "sin", CF_PRIVACY_BLOCK, NULL);
                     found = 1;
@@ -674,22 +690,36 @@ static int check_digit_numbers(struct scan *sc, const struct run *u)
     return found;
 }
 
-/* Whether the run is a phone number; adds it. */
-static int phone_number(struct scan *sc, const struct run *u, const char *digits)
+/*
+ * Phone numbers in the run: ten digits in one group (eleven starting with 1), or
+ * 3-3-4 groups anywhere in it, with a "1" group or "+1" before them when there is one;
+ * the area code and the exchange start with 2 to 9 (North American numbering).
+ * Returns 1 when one was found.
+ */
+static int phone_number(struct scan *sc, const struct run *u)
 {
-    int a;
-    if (u->n == 4 && group_len(u, 0) == 1 && digits[0] == '1' && phone_shape(u, 1, 4))
-        a = 1; /* 1-800-555-0144, +1 709 555 0123 */
-    else if (u->n == 1 && u->digits == 11 && digits[0] == '1')
-        a = 1; /* 16045550182 */
-    else if ((u->n == 3 && phone_shape(u, 0, 3)) || (u->n == 1 && u->digits == 10))
-        a = 0;
-    else
-        return 0;
-    if (!nanp_valid(digits + a))
-        return 0;
-    add(sc, u->start, u->end, "phone", CF_PRIVACY_WARN, NULL);
-    return 1;
+    const unsigned char *s = sc->s;
+    if (u->n == 1) {
+        size_t skip = u->digits == 11 && s[u->gs[0]] == '1';
+        if (u->digits != 10 && !skip)
+            return 0;
+        if (s[u->gs[0] + skip] < '2' || s[u->gs[0] + skip + 3] < '2')
+            return 0;
+        add(sc, u->start, u->end, "phone", CF_PRIVACY_WARN, NULL);
+        return 1;
+    }
+    int found = 0;
+    for (int a = 0; a + 3 <= u->n; a++) {
+        if (!phone_shape(u, a, a + 3) || s[u->gs[a]] < '2' || s[u->gs[a + 1]] < '2')
+            continue;
+        int first = a;
+        if (a > 0 && group_len(u, a - 1) == 1 && s[u->gs[a - 1]] == '1')
+            first = a - 1; /* 1-800-555-0144 */
+        add(sc, first == 0 ? u->start : u->gs[first], u->ge[a + 2], "phone", CF_PRIVACY_WARN, NULL);
+        found = 1;
+        a += 2;
+    }
+    return found;
 }
 
 /* A street type after a civic number: English ones end the address. */
@@ -898,16 +928,17 @@ static int chart_number(struct scan *sc, const struct run *u, size_t pre)
 static void pending_add(struct scan *sc, const struct run *u)
 {
     struct pending p = {.start = u->start, .end = u->end, .nine = u->digits == 9};
-    /* the 8 to 12 digits: the whole run, or its first groups that fit */
-    for (int a = 0; a < u->n && p.health_end == 0; a++)
-        for (int b = u->n; b > a; b--) {
-            int d = digits_in(u, a, b);
-            if (d >= 8 && d <= 12) {
+    /* the 8 to 12 digits: the whole run, or the first and longest of its groups that fit */
+    for (int a = 0; a < u->n && p.health_end == 0; a++) {
+        int d = 0;
+        for (int b = a; b < u->n && d + group_len(u, b) <= 12; b++) {
+            d += group_len(u, b);
+            if (d >= 8) {
                 p.health_start = a == 0 ? u->start : u->gs[a];
-                p.health_end = u->ge[b - 1];
-                break;
+                p.health_end = u->ge[b];
             }
         }
+    }
     if (p.health_end == 0 && !p.nine)
         return;
     if (sc->npending == sc->pending_cap) {
@@ -937,30 +968,34 @@ static size_t number_at(struct scan *sc, size_t i)
 {
     struct run u;
     read_run(sc, i, &u);
-    /* A letter prefix of one to three capitals (A0012345) is allowed for chart numbers only. */
-    size_t pre = u.start;
+    /* After where the rest of the run may start something else. */
+    size_t next = u.n > 1 ? u.ge[0] : u.end;
+    /*
+     * Digits after one to four capitals at a word start (A0012345, TREM65122519,
+     * PHN9698658215) are a chart number, a number with check digits, or a health
+     * number next to its keyword; never a phone, a date or an address.
+     */
     uint32_t before = cp_before(sc, i);
     if (is_letter_cp(before)) {
         size_t p = i;
         int letters = 0;
-        while (p > 0 && letters < 4 && sc->s[p - 1] >= 'A' && sc->s[p - 1] <= 'Z') {
+        while (p > 0 && letters < 5 && sc->s[p - 1] >= 'A' && sc->s[p - 1] <= 'Z') {
             p--;
             letters++;
         }
-        if (letters == 0 || letters > 3 || !word_start(sc, p))
-            return u.end; /* part of a word: A1c, F11, B12 */
-        pre = p;
-    } else if (before == '.' || before == ',') {
-        uint32_t b2 = cp_before(sc, i - 1);
-        if (is_digit_cp(b2))
-            return u.end; /* the decimals of 7.9 */
+        if (letters == 0 || letters > 4 || !word_start(sc, p))
+            return next; /* part of a word: A1c, F11, B12 */
+        if (!check_digit_numbers(sc, &u) && !chart_number(sc, &u, p) && u.digits >= 8)
+            pending_add(sc, &u);
+        return next;
     }
-    if (pre != u.start) {
-        chart_number(sc, &u, pre);
-        return u.end;
+    if (before == '.' || before == ',') {
+        uint32_t b2 = cp_before(sc, i - 1);
+        if (is_digit_cp(b2) && group_len(&u, 0) <= 6)
+            return next; /* the decimals of 7.9 */
     }
     if (date_shape(sc, &u))
-        return u.end;
+        return u.ge[2]; /* 2024-01-15, and what follows it is read on its own */
     if (check_digit_numbers(sc, &u))
         return u.end;
     if (u.digits >= 8)
@@ -968,15 +1003,19 @@ static size_t number_at(struct scan *sc, size_t i)
     uint32_t after = 0;
     if (u.end < sc->len)
         cp_at(sc, u.end, &after);
-    char digits[64];
-    digits_of(sc, &u, 0, u.n, digits, sizeof(digits));
-    if (!is_letter_cp(after) && phone_number(sc, &u, digits))
+    if (!is_letter_cp(after) && phone_number(sc, &u))
         return u.end;
     if (chart_number(sc, &u, u.start))
         return u.end;
-    if (u.n == 1 && u.digits <= 6 && !u.paren)
-        street_address(sc, &u);
-    return u.n > 1 ? u.ge[0] : u.end;
+    /* the last group may be a civic number: "visit 3 12 Main Street" */
+    struct run last = {.start = u.n == 1 ? u.start : u.gs[u.n - 1], .end = u.end, .n = 1};
+    last.gs[0] = u.gs[u.n - 1];
+    last.ge[0] = u.end;
+    last.digits = group_len(&u, u.n - 1);
+    if (last.digits <= 6 && !(u.n == 1 && u.paren))
+        street_address(sc, &last);
+    /* every sub-run has been read: check digits, phones, keywords, the address */
+    return u.end;
 }
 
 /* ---- dates of birth ---- */
@@ -994,20 +1033,49 @@ static const char *const month_abbrevs[][3] = {
     {"sep", "sept", NULL}, {"oct", NULL, NULL},     {"nov", NULL, NULL},   {"dec", "déc", NULL},
 };
 
+/* Whether c (lower case) starts a month's name: janvier, février, mars, avril… */
+static int month_initial(unsigned char c)
+{
+    switch (c) {
+    case 'j':
+    case 'f':
+    case 'm':
+    case 'a':
+    case 's':
+    case 'o':
+    case 'n':
+    case 'd':
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 /* The month named at i (1 to 12) and the end of its name (with a dot), or 0. */
 static int month_at(const struct scan *sc, size_t i, size_t *end)
 {
-    size_t we = word_end(sc, i);
-    if (we == i)
+    unsigned char c = i < sc->len ? (unsigned char)(sc->s[i] | 0x20) : 0;
+    if (!month_initial(c))
         return 0;
+    size_t we = word_end(sc, i);
+    if (we - i < 3 || we - i > 10) /* "mai" to "septembre"; not "de", "le", "on" */
+        return 0;
+    /* the first two bytes decide before any comparison (é's lead byte included) */
+    unsigned char second = sc->s[i + 1];
+    if (second >= 'A' && second <= 'Z')
+        second = (unsigned char)(second + 32);
     for (int m = 0; m < 12; m++) {
+        if ((unsigned char)months[m][0][0] != c)
+            continue;
         for (int l = 0; l < 2; l++)
-            if (keyword_at(sc, i, months[m][l]) == we - i) {
+            if ((unsigned char)months[m][l][1] == second &&
+                keyword_at(sc, i, months[m][l]) == we - i) {
                 *end = we;
                 return m + 1;
             }
         for (int l = 0; l < 3; l++)
-            if (month_abbrevs[m][l] != NULL && keyword_at(sc, i, month_abbrevs[m][l]) == we - i) {
+            if (month_abbrevs[m][l] != NULL && (unsigned char)month_abbrevs[m][l][1] == second &&
+                keyword_at(sc, i, month_abbrevs[m][l]) == we - i) {
                 *end = abbreviation_dot(sc, we);
                 return m + 1;
             }
@@ -1031,9 +1099,23 @@ static int year_ok(int y, size_t n)
     return n == 2 || (n == 4 && y >= 1900 && y <= 2100);
 }
 
+/* The length of an ordinal's ending at p: 1st, 2nd, 3rd, 4th, 1er; 0 if none. */
+static size_t ordinal_suffix(const struct scan *sc, size_t p)
+{
+    static const char *const endings[] = {"st", "nd", "rd", "th", "er", NULL};
+    if (p + 2 > sc->len || (p + 2 < sc->len && is_letter_cp((unsigned char)sc->s[p + 2])))
+        return 0;
+    for (const char *const *e = endings; *e != NULL; e++)
+        if (memcmp(sc->s + p, *e, 2) == 0)
+            return 2;
+    return 0;
+}
+
 /* A full date at i (day, month and year in any of the usual forms); its end, or 0. */
 static size_t date_at(const struct scan *sc, size_t i)
 {
+    if (!is_digit_at(sc, i) && !month_initial((unsigned char)(sc->s[i] | 0x20)))
+        return 0;
     size_t n1, n2, n3, p;
     int a = small_number(sc, i, &n1);
     if (a >= 0) {
@@ -1053,14 +1135,17 @@ static size_t date_at(const struct scan *sc, size_t i)
                                    b <= 31 && (a <= 12 || b <= 12);
             return ok ? q + 1 + n3 : 0;
         }
-        /* 12 March 1984, 1er mars 1984 */
+        /* 12 March 1984, 1er mars 1984, 3rd of May, 1984 */
         if (n1 > 2 || a < 1 || a > 31)
             return 0;
-        if (p + 2 <= sc->len && sc->s[p] == 'e' && sc->s[p + 1] == 'r')
-            p += 2;
+        p += ordinal_suffix(sc, p);
         size_t q = skip_space(sc, p), me;
+        if (q > p && q + 3 <= sc->len && memcmp(sc->s + q, "of ", 3) == 0)
+            q += 3;
         if (q == p || month_at(sc, q, &me) == 0)
             return 0;
+        if (me < sc->len && sc->s[me] == ',')
+            me++;
         size_t y = skip_space(sc, me);
         int c = small_number(sc, y, &n3);
         if (y == me || c < 0 || n3 != 4 || !year_ok(c, 4))
@@ -1076,9 +1161,7 @@ static size_t date_at(const struct scan *sc, size_t i)
     if (d == me || day < 1 || day > 31 || n1 > 2)
         return 0;
     p = d + n1;
-    if (p + 2 <= sc->len && (memcmp(sc->s + p, "st", 2) == 0 || memcmp(sc->s + p, "nd", 2) == 0 ||
-                             memcmp(sc->s + p, "rd", 2) == 0 || memcmp(sc->s + p, "th", 2) == 0))
-        p += 2;
+    p += ordinal_suffix(sc, p);
     if (p < sc->len && sc->s[p] == ',')
         p++;
     size_t y = skip_space(sc, p);
@@ -1091,9 +1174,20 @@ static size_t date_at(const struct scan *sc, size_t i)
 /* A birth word ends at e: the first full date in the next DOB_WINDOW characters. */
 static void birth_date_after(struct scan *sc, size_t e)
 {
+    if (sc->birth_seen >= e + 4 * DOB_WINDOW) /* past any window from e */
+        return;
     size_t to = forward_chars(sc, e, DOB_WINDOW);
-    for (size_t p = e; p < to; p++) {
+    /*
+     * Where an earlier birth word's window already looked, every date was tried (and the
+     * first one found): start after it, so that each byte is looked at once however many
+     * birth words there are ("né né né…" must not cost 30 tries a word).
+     */
+    size_t p = e > sc->birth_seen ? e : sc->birth_seen;
+    for (; p < to; p++) {
+        sc->birth_seen = p;
         unsigned char c = sc->s[p];
+        if (c == ' ')
+            continue;
         if (c == '\n' || c == ';' || c == '!' || c == '?')
             return;              /* the sentence ended */
         if (c == '.' && p > e) { /* unless the dot ends a month: Mar. 12 */
@@ -1109,9 +1203,12 @@ static void birth_date_after(struct scan *sc, size_t e)
         size_t end = date_at(sc, p);
         if (end > 0) {
             add(sc, p, end, "date_of_birth", CF_PRIVACY_WARN, NULL);
+            sc->birth_seen = end;
             return;
         }
     }
+    if (to > sc->birth_seen)
+        sc->birth_seen = to;
 }
 
 /* ---- names ---- */

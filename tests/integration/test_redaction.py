@@ -123,7 +123,7 @@ def test_hiding_notifies_the_author_and_decisions_notify_the_flaggers(cast):
     assert [n["kind"] for n in hidden] == ["post_hidden"]
     assert hidden[0]["actor"] is None  # the moderators act as one; flaggers stay unnamed
     assert hidden[0]["thread_id"] == post["thread_id"] and hidden[0]["read_at"] is None
-    assert hidden[0]["detail"]["reason"] == "flags from 3 members"
+    assert hidden[0]["detail"] == {"cause": "flags"}  # never a note or who flagged
     assert author.get("/api/v1/me").json()["unread_notifications"] == before + 1
     # nothing for the flaggers yet; then the decision tells each one
     assert not [n for n in notifications(cast["Flagger One"])["items"]
@@ -213,3 +213,72 @@ def test_an_author_editing_a_hidden_post_asks_for_review(cast):
     # members cannot raise a review flag themselves
     problem(cast["Flagger Two"].call("POST", f"/api/v1/posts/{post['id']}/flags",
                                      body={"reason": "review"}), 422, "validation_failed")
+
+
+def test_a_moderators_note_stays_with_moderators(cast):
+    author, mod = cast["Author Ann"], cast["moderator"]
+    post = post_in_forum(cast, "A reply with an aside.", ack=False)
+    assert cast["Flagger Two"].call("POST", f"/api/v1/posts/{post['id']}/flags",
+                                    body={"reason": "other"}).status == 201
+    r = mod.call("POST", f"/api/v1/moderation/posts/{post['id']}/decision",
+                 body={"action": "hide", "note": "Flagger Two again; third time this week"})
+    assert r.status == 200, r
+    got = [n for n in notifications(author)["items"]
+           if n["post_id"] == post["id"] and n["kind"] == "post_hidden"]
+    assert got and got[0]["detail"] == {"cause": "moderator"}
+    assert "Flagger" not in json.dumps(notifications(author))
+
+
+def test_the_review_flag_is_settled_by_unhiding_and_never_counts_toward_hiding(cast):
+    author, mod = cast["Author Ann"], cast["moderator"]
+    post = post_in_forum(cast, "Mr. Gallant, 44, tapering.")
+    assert mod.call("POST", f"/api/v1/posts/{post['id']}/hide",
+                    body={"reason": "a surname"}).status == 200
+    assert author.call("PATCH", f"/api/v1/posts/{post['id']}",
+                       body={"body": "A man of 44, tapering.", "version": 1}).status == 200
+    r = mod.call("POST", f"/api/v1/posts/{post['id']}/unhide", body={"reason": "fixed"})
+    assert r.status == 200 and r.json()["state"] == "visible"
+    pending = [i["post"]["id"] for i in mod.get("/api/v1/moderation/queue?limit=100")
+               .json()["items"]]
+    assert post["id"] not in pending  # the author's request is settled
+    # two members' flags are two, not three with the author's
+    for who in ("Flagger One", "Flagger Two"):
+        assert cast[who].call("POST", f"/api/v1/posts/{post['id']}/flags",
+                              body={"reason": "other"}).status == 201
+    assert cast["Flagger Three"].get(f"/api/v1/posts/{post['id']}").json()["state"] == "visible"
+
+
+def test_a_new_title_is_a_version_and_the_old_one_can_be_redacted(cast):
+    author, mod = cast["Author Ann"], cast["moderator"]
+    r = author.call("POST", "/api/v1/threads", body={
+        "category_id": cast["category"]["id"], "title": "Case of Mme Thibodeau",
+        "body": "A woman of 60 with CRPS.", "acknowledge_privacy": True})
+    assert r.status == 201, r
+    tid, first = r.json()["thread"]["id"], r.json()["post"]
+    r = author.call("PATCH", f"/api/v1/threads/{tid}", body={"title": "A case of CRPS"})
+    assert r.status == 200, r
+    items = author.get(f"/api/v1/posts/{first['id']}/revisions").json()["items"]
+    assert [(i["version"], i["title"]) for i in items] == [
+        (1, "Case of Mme Thibodeau"), (2, "A case of CRPS")]
+    assert items[1]["body"] == "A woman of 60 with CRPS."
+    assert mod.call("POST", f"/api/v1/posts/{first['id']}/revisions/1/redact",
+                    body={"reason": "a surname in the title"}).status == 200
+    assert psql(DATABASE_URL, "SELECT count(*) FROM post_revisions WHERE title LIKE "
+                "'%Thibodeau%'") == "0"
+    # a moderator's retitle is logged without the titles, and asks no review
+    r = mod.call("PATCH", f"/api/v1/threads/{tid}",
+                 body={"title": "CRPS after a wrist fracture", "reason": "clearer"})
+    assert r.status == 200, r
+    log = psql(DATABASE_URL, "SELECT before::text || after::text FROM moderation_log WHERE "
+               f"action = 'thread.update' AND target_id = {tid}")
+    assert "CRPS" not in log and "revisions" in log
+    # acknowledging with no title changes nothing
+    r = author.call("PATCH", f"/api/v1/threads/{tid}",
+                    body={"status": "resolved", "acknowledge_privacy": True})
+    assert r.status == 200, r
+    assert author.get(f"/api/v1/posts/{first['id']}").json()["privacy_acknowledged"] is True
+    plain = post_in_forum(cast, "Nothing to acknowledge.", ack=False)
+    r = author.call("PATCH", f"/api/v1/threads/{plain['thread_id']}",
+                    body={"status": "resolved", "acknowledge_privacy": True})
+    assert r.status == 200, r
+    assert author.get(f"/api/v1/posts/{plain['id']}").json()["privacy_acknowledged"] is False

@@ -103,6 +103,32 @@ static void keyword_anchored_runs_for_the_other_provinces(void **state)
     expect_none("Medicare covers 1234567 of it");
 }
 
+/* What the review of the first version found unread (each gave no finding). */
+static void numbers_after_dates_words_and_commas(void **state)
+{
+    (void)state;
+    expect_one("Visit 2024-01-15 9698658215", "bc_phn", CF_PRIVACY_BLOCK, "9698658215");
+    expect_one("2024-01-15 130 692 544", "sin", CF_PRIVACY_BLOCK, "130 692 544");
+    expect_one("2024-01-15 604-555-0182", "phone", CF_PRIVACY_WARN, "604-555-0182");
+    expect_one("L5-S1 9698 658 215", "bc_phn", CF_PRIVACY_BLOCK, "9698 658 215");
+    expect_one("RAMQ: TREM65122519", "health_card_number", CF_PRIVACY_BLOCK, "65122519");
+    expect_one("PHN9698658215", "bc_phn", CF_PRIVACY_BLOCK, "9698658215");
+    expect_one("SIN130692544", "sin", CF_PRIVACY_BLOCK, "130692544");
+    expect_one("96986 58215", "bc_phn", CF_PRIVACY_BLOCK, "96986 58215");
+    expect_one("130692 544", "sin", CF_PRIVACY_BLOCK, "130692 544");
+    struct cf_privacy_result r = {0};
+    const char *two = "9698658215,1234567897";
+    cf_privacy_scan(two, strlen(two), &r);
+    assert_int_equal(r.count, 2);
+    cf_privacy_result_free(&r);
+    expect_one("health card 12-11-2345-678", "health_card_number", CF_PRIVACY_BLOCK,
+               "12-11-2345-678");
+    expect_one("born 12 March, 1984", "date_of_birth", CF_PRIVACY_WARN, "12 March, 1984");
+    expect_one("born on the 3rd of May 1984", "date_of_birth", CF_PRIVACY_WARN, "3rd of May 1984");
+    /* and what must stay clean around them */
+    expect_none("A1c 7.9, F11.20, COVID19 x2, lot 2024-01-15 3, MMSE 28/30");
+}
+
 static void social_insurance_numbers(void **state)
 {
     (void)state;
@@ -532,6 +558,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(ontario_health_number_with_luhn_and_version_code),
         cmocka_unit_test(keyword_anchored_runs_for_the_other_provinces),
         cmocka_unit_test(social_insurance_numbers),
+        cmocka_unit_test(numbers_after_dates_words_and_commas),
         cmocka_unit_test(dates_of_birth_in_english_and_french),
         cmocka_unit_test(phone_numbers),
         cmocka_unit_test(emails_and_postal_codes),

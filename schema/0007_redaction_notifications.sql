@@ -245,7 +245,10 @@ BEGIN
         'actor', CASE WHEN n.actor_id IS NOT NULL THEN (
                      SELECT json_build_object('id', u.id, 'display_name', u.display_name)
                      FROM users u WHERE u.id = n.actor_id) END,
-        'thread_title', (SELECT title FROM threads WHERE id = n.thread_id),
+        -- the title as it is now, to whoever may still read the thread
+        'thread_title', (SELECT t.title FROM threads t WHERE t.id = n.thread_id
+                           AND cf_thread_readable(t, n.user_id,
+                                                  cf_thread_moderator(t, n.user_id))),
         'detail', n.detail,
         'created_at', cf_time(n.created_at), 'read_at', cf_time(n.read_at));
 END $$;

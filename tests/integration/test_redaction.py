@@ -186,6 +186,22 @@ def test_no_notification_for_someone_who_can_no_longer_read(cast, admin):
     assert cast["moderator"].call("POST", f"/api/v1/moderation/posts/{post['id']}/decision",
                                   body={"action": "keep"}).status == 200
     assert not [n for n in notifications(flagger)["items"] if n["post_id"] == post["id"]]
+    # and what was sent before leaving no longer shows the group thread's title
+    r = author.call("POST", "/api/v1/threads", body={
+        "group_id": cast["group"]["id"], "title": "Second group case", "body": "Another."})
+    second = r.json()["post"]
+    assert admin.call("PUT", f"/api/v1/groups/{cast['group']['id']}/members/{flagger.id}",
+                      body={"role": "mentee"}).status == 200
+    assert flagger.call("POST", f"/api/v1/posts/{second['id']}/flags",
+                        body={"reason": "off_topic"}).status == 201
+    assert cast["moderator"].call("POST", f"/api/v1/moderation/posts/{second['id']}/decision",
+                                  body={"action": "keep"}).status == 200
+    got = [n for n in notifications(flagger)["items"] if n["post_id"] == second["id"]]
+    assert got[0]["thread_title"] == "Second group case"
+    assert admin.call("DELETE", f"/api/v1/groups/{cast['group']['id']}/members/"
+                      f"{flagger.id}").status in (200, 204)
+    got = [n for n in notifications(flagger)["items"] if n["post_id"] == second["id"]]
+    assert got[0]["thread_title"] is None
 
 
 def test_an_author_editing_a_hidden_post_asks_for_review(cast):

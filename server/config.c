@@ -40,6 +40,9 @@ enum {
     S_THREAD_INTERVAL,
     S_FLAG_THRESHOLD,
     S_FLAGS_PER_DAY,
+    S_RESPONSE_DUE,
+    S_RESPONSE_OVERDUE,
+    S_SWEEP_INTERVAL,
     S_EMAIL,
     S_NAME,
     S_NETWORK,
@@ -71,6 +74,9 @@ static const struct setting settings[S_COUNT] = {
     [S_THREAD_INTERVAL] = {"--thread-interval", "CONFER_THREAD_INTERVAL", 1, 0, 86400},
     [S_FLAG_THRESHOLD] = {"--flag-threshold", "CONFER_FLAG_THRESHOLD", 1, 1, 100},
     [S_FLAGS_PER_DAY] = {"--flags-per-day", "CONFER_FLAGS_PER_DAY", 1, 1, 10000},
+    [S_RESPONSE_DUE] = {"--response-due", "CONFER_RESPONSE_DUE", 1, 1, 31536000},
+    [S_RESPONSE_OVERDUE] = {"--response-overdue", "CONFER_RESPONSE_OVERDUE", 1, 1, 31536000},
+    [S_SWEEP_INTERVAL] = {"--sweep-interval", "CONFER_SWEEP_INTERVAL", 1, 1, 86400},
     [S_EMAIL] = {"--email", NULL, 0, 0, 0},
     [S_NAME] = {"--name", NULL, 0, 0, 0},
     [S_NETWORK] = {"--network", NULL, 0, 0, 0},
@@ -252,6 +258,15 @@ static int apply(struct cf_config *cfg, int which, const char *value, const char
     case S_FLAGS_PER_DAY:
         cfg->flags_per_day = iv;
         break;
+    case S_RESPONSE_DUE:
+        cfg->response_due_s = iv;
+        break;
+    case S_RESPONSE_OVERDUE:
+        cfg->response_overdue_s = iv;
+        break;
+    case S_SWEEP_INTERVAL:
+        cfg->sweep_interval_s = iv;
+        break;
     case S_EMAIL:
         set_string(&cfg->arg_email, value);
         break;
@@ -300,6 +315,9 @@ static void defaults(struct cf_config *cfg)
     cfg->thread_interval_s = 15;
     cfg->flag_threshold = 3;
     cfg->flags_per_day = 20;
+    cfg->response_due_s = 48 * 3600;
+    cfg->response_overdue_s = 72 * 3600;
+    cfg->sweep_interval_s = 60;
 }
 
 int cf_config_load(struct cf_config *cfg, int argc, const char *const *argv, char *err,

@@ -37,16 +37,19 @@ struct cf_config {
     int http_timeout_s; /* idle / read / write timeout of a client connection */
     size_t max_body;    /* API body limit (413 problem+json past it) */
     size_t max_headers;
-    int rate_limits;       /* 0: every rate limit off (tests, benchmarks) */
-    int session_idle_s;    /* a session unused this long ends */
-    int session_max_s;     /* and none lives longer than this */
-    int hash_threads;      /* argon2id threads */
-    int hash_boost_ms;     /* a hash waiting this long also runs at normal priority */
-    int invite_days;       /* invitation codes expire after this */
-    int post_interval_s;   /* seconds between one member's posts (SPEC section 5) */
-    int thread_interval_s; /* seconds between one member's new threads */
-    int flag_threshold;    /* distinct members whose flags hide a post */
-    int flags_per_day;     /* flags one member may raise a day */
+    int rate_limits;        /* 0: every rate limit off (tests, benchmarks) */
+    int session_idle_s;     /* a session unused this long ends */
+    int session_max_s;      /* and none lives longer than this */
+    int hash_threads;       /* argon2id threads */
+    int hash_boost_ms;      /* a hash waiting this long also runs at normal priority */
+    int invite_days;        /* invitation codes expire after this */
+    int post_interval_s;    /* seconds between one member's posts (SPEC section 5) */
+    int thread_interval_s;  /* seconds between one member's new threads */
+    int flag_threshold;     /* distinct members whose flags hide a post */
+    int flags_per_day;      /* flags one member may raise a day */
+    int response_due_s;     /* a mentee's post unanswered this long notifies the mentors */
+    int response_overdue_s; /* and this long, the network's coordinators */
+    int sweep_interval_s;   /* how often the response sweep runs */
     /* command-line only: confer admin create / confer invite */
     char *arg_email, *arg_name, *arg_network, *arg_role, *arg_profession;
 };

@@ -36,6 +36,7 @@
 #include "db.h"
 #include "password.h"
 #include "http_server.h"
+#include "sweep.h"
 #include "log.h"
 #include "request.h"
 #include "routes.h"
@@ -303,6 +304,7 @@ static void on_shutdown(evutil_socket_t fd, short what, void *arg)
     if (w->shutting_down)
         return;
     w->shutting_down = 1;
+    cf_sweep_stop(w->sweep);
     if (w->bound != NULL) {
         evhttp_del_accept_socket(w->http, w->bound); /* closes the listening socket */
         w->bound = NULL;
@@ -419,6 +421,8 @@ static void worker_setup(struct cf_worker *w)
     w->log_timer = event_new(w->base, -1, EV_PERSIST, on_log_timer, w);
     struct timeval every = {0, 250 * 1000};
     event_add(w->log_timer, &every);
+    if (w->index == 0)
+        w->sweep = cf_sweep_create(w);
 }
 
 int cf_server_run(const struct cf_config *cfg)
@@ -496,6 +500,7 @@ int cf_server_run(const struct cf_config *cfg)
         event_free(w->shutdown_ev);
         event_free(w->drain_timer);
         event_free(w->log_timer);
+        cf_sweep_free(w->sweep);
         event_base_free(w->base);
     }
     opened = 0; /* the listeners were closed by their workers */

@@ -22,6 +22,7 @@ struct event;
 struct cf_db_pool;
 struct cf_password_client;
 struct cf_server;
+struct cf_sweep;
 
 struct cf_worker {
     int index;
@@ -38,6 +39,7 @@ struct cf_worker {
     struct event *log_timer;
     struct event *shutdown_ev;
     struct event *drain_timer;
+    struct cf_sweep *sweep; /* the response sweep's timer, on worker 0 */
     int shutting_down;
     _Atomic long inflight; /* requests dispatched and not yet answered (read by /metrics) */
     long writing;          /* answers not yet fully written to their socket */

@@ -63,7 +63,13 @@ static const char usage[] =
     "  --flag-threshold N      CONFER_FLAG_THRESHOLD    members whose flags hide a post\n"
     "                                                   pending review (default 3)\n"
     "  --flags-per-day N       CONFER_FLAGS_PER_DAY     flags one member may raise a day\n"
-    "                                                   (default 20)\n";
+    "                                                   (default 20)\n"
+    "  --response-due S        CONFER_RESPONSE_DUE      an unanswered mentee's post notifies\n"
+    "                                                   the mentors (default 172800: 48 h)\n"
+    "  --response-overdue S    CONFER_RESPONSE_OVERDUE  and the network's coordinators\n"
+    "                                                   (default 259200: 72 h)\n"
+    "  --sweep-interval S      CONFER_SWEEP_INTERVAL    seconds between response sweeps\n"
+    "                                                   (default 60)\n";
 
 int main(int argc, char **argv)
 {

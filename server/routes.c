@@ -51,6 +51,7 @@ const struct cf_route cf_routes[] = {
     /* the response commitment */
     {CF_GET, "/api/v1/responses/pending", cf_h_responses_pending, CF_AUTH_USER,
      CF_ROUTE_WHILE_SUSPENDED | CF_ROUTE_BEFORE_GUIDELINES},
+    {CF_GET, "/api/v1/reports/summary", cf_h_report_summary, CF_AUTH_USER, 0},
     /* notifications */
     {CF_GET, "/api/v1/notifications", cf_h_notifications_list, CF_AUTH_USER,
      CF_ROUTE_WHILE_SUSPENDED | CF_ROUTE_BEFORE_GUIDELINES},

@@ -73,6 +73,7 @@ void cf_h_moderation_log(struct cf_request *req);
 void cf_h_revision_redact(struct cf_request *req);
 void cf_h_notifications_list(struct cf_request *req);
 void cf_h_responses_pending(struct cf_request *req);
+void cf_h_report_summary(struct cf_request *req);
 void cf_h_notifications_read(struct cf_request *req);
 void cf_h_conversations_list(struct cf_request *req);
 void cf_h_network_get(struct cf_request *req);

@@ -24,20 +24,15 @@ CREATE UNIQUE INDEX response_clocks_running ON response_clocks (thread_id)
 CREATE INDEX response_clocks_open ON response_clocks (started_at) WHERE stopped_at IS NULL;
 CREATE INDEX response_clocks_stopped ON response_clocks (stopped_at) WHERE stopped_at IS NOT NULL;
 
--- Whether the member answers for the response commitment in the thread: a mentor of the
--- group, or in a conversation a participant who mentors a group.
+-- Whether the member answers for the response commitment in the thread: a mentor where
+-- it lives (cf_thread_mentor), who in a conversation takes part in it.
 CREATE FUNCTION cf_thread_responder(t threads, p_user bigint) RETURNS boolean
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
-    IF t.space_type = 'group' THEN
-        RETURN EXISTS (SELECT 1 FROM group_members
-                       WHERE group_id = t.group_id AND user_id = p_user AND role = 'mentor');
-    ELSIF t.space_type = 'conversation' THEN
-        RETURN EXISTS (SELECT 1 FROM conversation_participants
-                       WHERE thread_id = t.id AND user_id = p_user)
-           AND EXISTS (SELECT 1 FROM group_members WHERE user_id = p_user AND role = 'mentor');
-    END IF;
-    RETURN false;
+    RETURN t.space_type IN ('group', 'conversation') AND cf_thread_mentor(t, p_user)
+       AND (t.space_type = 'group'
+            OR EXISTS (SELECT 1 FROM conversation_participants
+                       WHERE thread_id = t.id AND user_id = p_user));
 END $$;
 
 -- The members who answer for the thread (its mentors).

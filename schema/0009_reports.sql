@@ -7,6 +7,21 @@ CREATE INDEX response_clocks_started ON response_clocks (started_at);
 CREATE INDEX flags_created ON flags (created_at);
 CREATE INDEX meetings_starts ON meetings (starts_at);
 
+-- A time from a client is a date or an RFC 3339 time, nothing else PostgreSQL reads
+-- ("yesterday", "epoch", "infinity"): NULL otherwise, as before (meetings, suspensions,
+-- reports).
+CREATE OR REPLACE FUNCTION cf_parse_time(p_text text) RETURNS timestamptz
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF p_text !~ ('^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?'
+                  '([Zz]|[+-]\d{2}(:?\d{2})?)?)?$') THEN
+        RETURN NULL;
+    END IF;
+    RETURN p_text::timestamptz;
+EXCEPTION WHEN others THEN
+    RETURN NULL;
+END $$;
+
 -- GET /reports/summary. p_network: a code or an id, NULL for all (admins) or one's own
 -- (coordinators). The period [from, to): RFC 3339 times or dates; to defaults to now,
 -- from to 30 days before to; at most 5 years.

@@ -38,33 +38,13 @@ void cf_h_notifications_list(struct cf_request *req)
 void cf_h_notifications_read(struct cf_request *req)
 {
     json_t *errors = NULL;
-    json_t *ids = json_object_get(req->body, "ids");
     json_t *all = json_object_get(req->body, "all");
-    char *list = NULL;
     if (all != NULL && !json_is_boolean(all))
         cf_errors_add(&errors, "all", "not_a_boolean", "true marks every notification read");
-    if (ids != NULL && (!json_is_array(ids) || json_array_size(ids) > READ_IDS_MAX))
-        cf_errors_add(&errors, "ids", "invalid", "up to 500 notification ids");
-    if (errors == NULL && ids == NULL && !json_is_true(all))
+    char *list = cf_body_id_array(req, "ids", 0, READ_IDS_MAX,
+                                  "up to 500 notification ids (positive integers)", &errors);
+    if (errors == NULL && list == NULL && !json_is_true(all))
         cf_errors_add(&errors, "ids", "required", "the notifications to mark read, or all: true");
-    if (errors == NULL && ids != NULL) {
-        size_t cap = json_array_size(ids) * 21 + 3, len = 0;
-        list = cf_malloc(cap);
-        list[len++] = '{';
-        size_t i;
-        json_t *v;
-        json_array_foreach(ids, i, v)
-        {
-            if (!json_is_integer(v) || json_integer_value(v) < 1) {
-                cf_errors_add(&errors, "ids", "invalid", "notification ids are positive integers");
-                break;
-            }
-            len += (size_t)snprintf(list + len, cap - len, "%s%lld", i ? "," : "",
-                                    (long long)json_integer_value(v));
-        }
-        list[len++] = '}';
-        list[len] = '\0';
-    }
     if (errors != NULL) {
         cf_free(list);
         cf_reply_invalid(req, errors);

@@ -160,6 +160,33 @@ static const char *body_ack(struct cf_request *req, json_t **errors)
 }
 
 /*
+ * The privacy guard's findings in a title and a body (either may be NULL), each
+ * with its field, the title's first: a new array. *worst gets the highest severity.
+ */
+static json_t *privacy_findings(const char *title, const char *body, int *worst)
+{
+    json_t *findings = json_array();
+    const char *texts[] = {title, body}, *fields[] = {"title", "body"};
+    *worst = CF_PRIVACY_NONE;
+    for (size_t i = 0; i < 2; i++) {
+        if (texts[i] == NULL)
+            continue;
+        struct cf_privacy_result r = {0};
+        if (cf_privacy_scan(texts[i], strlen(texts[i]), &r) > *worst)
+            *worst = r.worst;
+        cf_privacy_json_append(findings, texts[i], strlen(texts[i]), &r, fields[i]);
+        cf_privacy_result_free(&r);
+    }
+    return findings;
+}
+
+/* "block", "warn" or null. */
+static json_t *severity_json(int worst)
+{
+    return worst == CF_PRIVACY_NONE ? json_null() : json_string(cf_privacy_severity_name(worst));
+}
+
+/*
  * The privacy guard (SPEC section 6) over a title and a body (either may be
  * NULL). A block, or a warning the request did not acknowledge, answers 422
  * privacy_blocked or privacy_warning with the findings and returns -1.
@@ -169,35 +196,26 @@ static const char *body_ack(struct cf_request *req, json_t **errors)
 static int privacy_guard(struct cf_request *req, const char *title, const char *body,
                          const char **ack)
 {
-    struct cf_privacy_result rt = {0}, rb = {0};
-    int worst = CF_PRIVACY_NONE;
-    if (title != NULL)
-        worst = cf_privacy_scan(title, strlen(title), &rt);
-    if (body != NULL && cf_privacy_scan(body, strlen(body), &rb) > worst)
-        worst = rb.worst;
+    int worst;
+    json_t *findings = privacy_findings(title, body, &worst);
     int acknowledged = strcmp(*ack, "true") == 0;
     int refused = worst == CF_PRIVACY_BLOCK || (worst == CF_PRIVACY_WARN && !acknowledged);
     *ack = worst == CF_PRIVACY_WARN && acknowledged ? "true" : "false";
-    if (refused) {
-        json_t *findings = json_array();
-        if (title != NULL)
-            cf_privacy_json_append(findings, title, strlen(title), &rt, "title");
-        if (body != NULL)
-            cf_privacy_json_append(findings, body, strlen(body), &rb, "body");
-        int block = worst == CF_PRIVACY_BLOCK;
-        json_t *p = cf_problem_new(
-            422, block ? "privacy_blocked" : "privacy_warning",
-            block ? "this text contains a patient identifier (a health card or social insurance "
-                    "number); remove it to post"
-                  : "this text may identify a patient; remove what is found, or post again with "
-                    "\"acknowledge_privacy\": true",
-            NULL);
-        json_object_set_new(p, "findings", findings);
-        cf_reply_json(req, 422, p);
+    if (!refused) {
+        json_decref(findings);
+        return 0;
     }
-    cf_privacy_result_free(&rt);
-    cf_privacy_result_free(&rb);
-    return refused ? -1 : 0;
+    int block = worst == CF_PRIVACY_BLOCK;
+    json_t *p = cf_problem_new(
+        422, block ? "privacy_blocked" : "privacy_warning",
+        block ? "this text contains a patient identifier (a health card or social insurance "
+                "number); remove it to post"
+              : "this text may identify a patient; remove what is found, or post again with "
+                "\"acknowledge_privacy\": true",
+        NULL);
+    json_object_set_new(p, "findings", findings);
+    cf_reply_json(req, 422, p);
+    return -1;
 }
 
 static int interval(struct cf_request *req, int thread)
@@ -471,27 +489,11 @@ void cf_h_conversation_create(struct cf_request *req)
     const char *title, *body;
     body_title_and_text(req, &title, &body, &errors);
     const char *ack = body_ack(req, &errors);
-    json_t *list = json_object_get(req->body, "participant_ids");
-    if (!json_is_array(list) || json_array_size(list) == 0 ||
-        json_array_size(list) > PARTICIPANTS_MAX)
-        cf_errors_add(&errors, "participant_ids", list ? "invalid" : "required",
-                      "1 to 20 member ids");
-    char *ids = NULL;
-    if (errors == NULL) {
-        ids = cf_malloc(PARTICIPANTS_MAX * 21 + 3);
-        size_t len = 0;
-        ids[len++] = '{';
-        for (size_t i = 0; i < json_array_size(list) && errors == NULL; i++) {
-            json_t *v = json_array_get(list, i);
-            if (!json_is_integer(v) || json_integer_value(v) < 1)
-                cf_errors_add(&errors, "participant_ids", "invalid", "1 to 20 member ids");
-            else
-                len += (size_t)snprintf(ids + len, PARTICIPANTS_MAX * 21 + 3 - len, "%s%lld",
-                                        i ? "," : "", (long long)json_integer_value(v));
-        }
-        ids[len++] = '}';
-        ids[len] = '\0';
-    }
+    char *ids = cf_body_id_array(req, "participant_ids", 1, PARTICIPANTS_MAX, "1 to 20 member ids",
+                                 &errors);
+    json_t *given = json_object_get(req->body, "participant_ids");
+    if (ids == NULL && (given == NULL || json_is_null(given)))
+        cf_errors_add(&errors, "participant_ids", "required", "1 to 20 member ids");
     if (errors != NULL) {
         cf_free(ids);
         cf_reply_invalid(req, errors);
@@ -871,9 +873,7 @@ void cf_h_privacy_check(struct cf_request *req)
     json_t *findings = json_array();
     cf_privacy_json_append(findings, text, strlen(text), &r, NULL);
     json_object_set_new(out, "findings", findings);
-    json_object_set_new(
-        out, "worst",
-        r.worst == CF_PRIVACY_NONE ? json_null() : json_string(cf_privacy_severity_name(r.worst)));
+    json_object_set_new(out, "worst", severity_json(r.worst));
     json_object_set_new(out, "truncated", json_boolean(r.truncated));
     cf_privacy_result_free(&r);
     cf_reply_json(req, 200, out);
@@ -896,26 +896,11 @@ static void preview_rendered(struct compose *c, const char *html, const char *id
         json_array_append_new(mentions, m);
     }
     json_object_set_new(out, "mentions", mentions);
-    json_t *findings = json_array();
-    const char *body = c->text[0];
-    struct cf_privacy_result r = {0};
-    cf_privacy_scan(body, strlen(body), &r);
-    cf_privacy_json_append(findings, body, strlen(body), &r, "body");
-    const char *title = c->text[1];
-    if (title != NULL) {
-        struct cf_privacy_result rt = {0};
-        if (cf_privacy_scan(title, strlen(title), &rt) > r.worst)
-            r.worst = rt.worst;
-        cf_privacy_json_append(findings, title, strlen(title), &rt, "title");
-        cf_privacy_result_free(&rt);
-    }
+    int worst;
     json_t *privacy = json_object();
-    json_object_set_new(privacy, "findings", findings);
-    json_object_set_new(
-        privacy, "worst",
-        r.worst == CF_PRIVACY_NONE ? json_null() : json_string(cf_privacy_severity_name(r.worst)));
+    json_object_set_new(privacy, "findings", privacy_findings(c->text[1], c->text[0], &worst));
+    json_object_set_new(privacy, "worst", severity_json(worst));
     json_object_set_new(out, "privacy", privacy);
-    cf_privacy_result_free(&r);
     cf_reply_json(c->req, 200, out);
 }
 

@@ -498,6 +498,37 @@ int cf_body_int(struct cf_request *req, const char *key, int64_t *out, json_t **
     return 1;
 }
 
+char *cf_body_id_array(struct cf_request *req, const char *key, size_t min, size_t max,
+                       const char *message, json_t **errors)
+{
+    json_t *list = req->body ? json_object_get(req->body, key) : NULL;
+    if (list == NULL || json_is_null(list))
+        return NULL;
+    size_t n = json_array_size(list);
+    if (!json_is_array(list) || n < min || n > max) {
+        cf_errors_add(errors, key, "invalid", message);
+        return NULL;
+    }
+    size_t cap = n * 21 + 3, len = 0;
+    char *out = cf_malloc(cap);
+    out[len++] = '{';
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v)
+    {
+        if (!json_is_integer(v) || json_integer_value(v) < 1) {
+            cf_errors_add(errors, key, "invalid", message);
+            cf_free(out);
+            return NULL;
+        }
+        len += (size_t)snprintf(out + len, cap - len, "%s%lld", i ? "," : "",
+                                (long long)json_integer_value(v));
+    }
+    out[len++] = '}';
+    out[len] = '\0';
+    return out;
+}
+
 void cf_request_peer(const struct cf_request *req, char *out, size_t size)
 {
     struct evhttp_connection *c = evhttp_request_get_connection(req->ev);

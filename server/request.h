@@ -109,6 +109,13 @@ const char *cf_body_reason(struct cf_request *req, json_t **errors);
 void cf_id_text(char out[24], int64_t id);
 /* An integer field: 1 and *out when present, 0 when absent; an error when not an integer. */
 int cf_body_int(struct cf_request *req, const char *key, int64_t *out, json_t **errors);
+/*
+ * An array of min to max positive ids at key, as a PostgreSQL array literal ("{3,5}")
+ * the caller frees with cf_free. NULL when the key is absent or null (the caller
+ * decides whether it is required), or after adding an "invalid" error with message.
+ */
+char *cf_body_id_array(struct cf_request *req, const char *key, size_t min, size_t max,
+                       const char *message, json_t **errors);
 /* The client's address (no port). */
 void cf_request_peer(const struct cf_request *req, char *out, size_t size);
 

@@ -70,6 +70,9 @@ def test_group_conversations_and_bad_requests(people):
     count = psql(DATABASE_URL, "SELECT count(*) FROM threads WHERE space_type = 'conversation'")
     for body, field in [
             ({"participant_ids": [], "title": "Empty", "body": "x"}, "participant_ids"),
+            ({"participant_ids": None, "title": "Null", "body": "x"}, "participant_ids"),
+            ({"participant_ids": 5, "title": "Not a list", "body": "x"}, "participant_ids"),
+            ({"title": "Missing", "body": "x"}, "participant_ids"),
             ({"participant_ids": [people["Mentee Dana"].id], "title": "Alone", "body": "x"},
              "participant_ids"),
             ({"participant_ids": [999999999], "title": "Nobody", "body": "x"}, "participant_ids"),

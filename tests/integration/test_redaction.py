@@ -140,6 +140,10 @@ def test_hiding_notifies_the_author_and_decisions_notify_the_flaggers(cast):
             "validation_failed")
     problem(author.call("POST", "/api/v1/notifications/read", body={}), 422,
             "validation_failed")
+    problem(author.call("POST", "/api/v1/notifications/read", body={"ids": None}), 422,
+            "validation_failed")
+    problem(author.call("POST", "/api/v1/notifications/read", body={"ids": list(range(1, 502))}),
+            422, "validation_failed")
     # someone else's ids change nothing
     other = cast["Flagger One"]
     assert other.call("POST", "/api/v1/notifications/read", body={"ids": ids}).status == 200

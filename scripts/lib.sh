@@ -4,11 +4,11 @@
 # Everything the project builds, tests and benchmarks with, from Debian.
 CF_PACKAGES=(
     build-essential meson ninja-build pkg-config git
-    libevent-dev libpq-dev libjansson-dev libargon2-dev libcurl4-openssl-dev
+    libevent-dev libpq-dev libjansson-dev libargon2-dev libcurl4-openssl-dev libssl-dev
     libcmark-dev libcmocka-dev
     postgresql postgresql-contrib
     python3 python3-pytest python3-yaml
-    wrk clang-format curl clang libclang-rt-14-dev
+    wrk clang-format curl openssl clang libclang-rt-14-dev
 )
 
 cf_sudo() {

@@ -43,6 +43,14 @@ enum {
     S_RESPONSE_DUE,
     S_RESPONSE_OVERDUE,
     S_SWEEP_INTERVAL,
+    S_SMTP_URL,
+    S_SMTP_CA_FILE,
+    S_MAIL_FROM,
+    S_OUTBOX_TIMEOUT,
+    S_RETRY_BASE,
+    S_RETRY_MAX,
+    S_RETRY_ATTEMPTS,
+    S_DIGEST_INTERVAL,
     S_EMAIL,
     S_NAME,
     S_NETWORK,
@@ -77,6 +85,14 @@ static const struct setting settings[S_COUNT] = {
     [S_RESPONSE_DUE] = {"--response-due", "CONFER_RESPONSE_DUE", 1, 1, 31536000},
     [S_RESPONSE_OVERDUE] = {"--response-overdue", "CONFER_RESPONSE_OVERDUE", 1, 1, 31536000},
     [S_SWEEP_INTERVAL] = {"--sweep-interval", "CONFER_SWEEP_INTERVAL", 1, 1, 86400},
+    [S_SMTP_URL] = {"--smtp-url", "CONFER_SMTP_URL", 0, 0, 0},
+    [S_SMTP_CA_FILE] = {"--smtp-ca-file", "CONFER_SMTP_CA_FILE", 0, 0, 0},
+    [S_MAIL_FROM] = {"--mail-from", "CONFER_MAIL_FROM", 0, 0, 0},
+    [S_OUTBOX_TIMEOUT] = {"--outbox-timeout", "CONFER_OUTBOX_TIMEOUT", 1, 1, 600},
+    [S_RETRY_BASE] = {"--retry-base", "CONFER_RETRY_BASE", 1, 1, 86400},
+    [S_RETRY_MAX] = {"--retry-max", "CONFER_RETRY_MAX", 1, 1, 86400},
+    [S_RETRY_ATTEMPTS] = {"--retry-attempts", "CONFER_RETRY_ATTEMPTS", 1, 1, 100},
+    [S_DIGEST_INTERVAL] = {"--digest-interval", "CONFER_DIGEST_INTERVAL", 1, 1, 604800},
     [S_EMAIL] = {"--email", NULL, 0, 0, 0},
     [S_NAME] = {"--name", NULL, 0, 0, 0},
     [S_NETWORK] = {"--network", NULL, 0, 0, 0},
@@ -267,6 +283,43 @@ static int apply(struct cf_config *cfg, int which, const char *value, const char
     case S_SWEEP_INTERVAL:
         cfg->sweep_interval_s = iv;
         break;
+    case S_SMTP_URL:
+        if (strncmp(value, "smtp://", 7) != 0 && strncmp(value, "smtps://", 8) != 0 &&
+            strncmp(value, "smtp+starttls://", 16) != 0) {
+            snprintf(err, errsize,
+                     "invalid %s: '%s' (expected smtp://, smtp+starttls:// or smtps://host:port)",
+                     source, value);
+            return -1;
+        }
+        set_string(&cfg->smtp_url, value);
+        break;
+    case S_SMTP_CA_FILE:
+        set_string(&cfg->smtp_ca_file, value);
+        break;
+    case S_MAIL_FROM:
+        if (strchr(value, '@') == NULL || value[strcspn(value, " \t\r\n<>\"")] != '\0') {
+            snprintf(err, errsize,
+                     "invalid %s: '%s' (expected an address, e.g. noreply@example.ca)", source,
+                     value);
+            return -1;
+        }
+        set_string(&cfg->mail_from, value);
+        break;
+    case S_OUTBOX_TIMEOUT:
+        cfg->outbox_timeout_s = iv;
+        break;
+    case S_RETRY_BASE:
+        cfg->retry_base_s = iv;
+        break;
+    case S_RETRY_MAX:
+        cfg->retry_max_s = iv;
+        break;
+    case S_RETRY_ATTEMPTS:
+        cfg->retry_attempts = iv;
+        break;
+    case S_DIGEST_INTERVAL:
+        cfg->digest_interval_s = iv;
+        break;
     case S_EMAIL:
         set_string(&cfg->arg_email, value);
         break;
@@ -318,6 +371,11 @@ static void defaults(struct cf_config *cfg)
     cfg->response_due_s = 48 * 3600;
     cfg->response_overdue_s = 72 * 3600;
     cfg->sweep_interval_s = 60;
+    cfg->outbox_timeout_s = 30;
+    cfg->retry_base_s = 60;
+    cfg->retry_max_s = 24 * 3600;
+    cfg->retry_attempts = 16;
+    cfg->digest_interval_s = 24 * 3600;
 }
 
 int cf_config_load(struct cf_config *cfg, int argc, const char *const *argv, char *err,
@@ -408,6 +466,15 @@ int cf_config_load(struct cf_config *cfg, int argc, const char *const *argv, cha
         return -1;
     }
     cfg->public_https = cfg->public_url != NULL && strncmp(cfg->public_url, "https://", 8) == 0;
+    if (cfg->mail_from == NULL) {
+        /* noreply@ the public host, without scheme, port or path */
+        const char *host = cfg->public_url ? strstr(cfg->public_url, "://") + 3 : "localhost";
+        size_t len = strcspn(host, ":/[]");
+        char from[300];
+        snprintf(from, sizeof(from), "noreply@%.*s", (int)(len > 0 && len < 250 ? len : 9),
+                 len > 0 && len < 250 ? host : "localhost");
+        cfg->mail_from = cf_strdup(from);
+    }
     return 0;
 }
 
@@ -417,6 +484,9 @@ void cf_config_free(struct cf_config *cfg)
     cf_free(cfg->listen_host);
     cf_free(cfg->public_url);
     cf_free(cfg->web_root);
+    cf_free(cfg->smtp_url);
+    cf_free(cfg->smtp_ca_file);
+    cf_free(cfg->mail_from);
     cf_free(cfg->arg_email);
     cf_free(cfg->arg_name);
     cf_free(cfg->arg_network);

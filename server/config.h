@@ -50,6 +50,14 @@ struct cf_config {
     int response_due_s;     /* a mentee's post unanswered this long notifies the mentors */
     int response_overdue_s; /* and this long, the network's coordinators */
     int sweep_interval_s;   /* how often the response sweep runs */
+    char *smtp_url;         /* smtp://, smtp+starttls:// or smtps://; NULL: no email */
+    char *smtp_ca_file;     /* CA bundle that verifies the SMTP server (default: system's) */
+    char *mail_from;        /* the sender of emails */
+    int outbox_timeout_s;   /* one delivery attempt's limit */
+    int retry_base_s;       /* the first retry's delay, doubled each time */
+    int retry_max_s;        /* the longest delay between attempts */
+    int retry_attempts;     /* attempts before a delivery is given up */
+    int digest_interval_s;  /* between one member's email digests */
     /* command-line only: confer admin create / confer invite */
     char *arg_email, *arg_name, *arg_network, *arg_role, *arg_profession;
 };

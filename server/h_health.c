@@ -100,5 +100,33 @@ void cf_h_metrics(struct cf_request *req)
                         "# TYPE confer_password_rescue_wins_total counter\n"
                         "confer_password_rescue_wins_total %ld\n",
                         rescued, rescue_wins);
+    struct cf_outbox_stats *o = &srv->outbox_stats;
+    static const char *const channels[] = {"email", "webhook"};
+    evbuffer_add_printf(out, "# HELP confer_outbox_pending Emails and webhook deliveries waiting "
+                             "in the outbox (the database's, seen by this server's worker).\n"
+                             "# TYPE confer_outbox_pending gauge\n");
+    for (int c = 0; c < 2; c++)
+        evbuffer_add_printf(out, "confer_outbox_pending{channel=\"%s\"} %ld\n", channels[c],
+                            atomic_load_explicit(&o->pending[c], memory_order_relaxed));
+    evbuffer_add_printf(out,
+                        "# HELP confer_outbox_in_flight Deliveries this server is sending.\n"
+                        "# TYPE confer_outbox_in_flight gauge\nconfer_outbox_in_flight %ld\n",
+                        atomic_load_explicit(&o->in_flight, memory_order_relaxed));
+    static const char *const outcomes[][2] = {
+        {"delivered", "Deliveries the receiver accepted."},
+        {"retried", "Attempts that failed and will be tried again."},
+        {"failed", "Deliveries given up."},
+    };
+    for (int k = 0; k < 3; k++) {
+        evbuffer_add_printf(out,
+                            "# HELP confer_outbox_%s_total %s\n"
+                            "# TYPE confer_outbox_%s_total counter\n",
+                            outcomes[k][0], outcomes[k][1], outcomes[k][0]);
+        for (int c = 0; c < 2; c++) {
+            _Atomic long *v = k == 0 ? &o->delivered[c] : k == 1 ? &o->retried[c] : &o->failed[c];
+            evbuffer_add_printf(out, "confer_outbox_%s_total{channel=\"%s\"} %ld\n", outcomes[k][0],
+                                channels[c], atomic_load_explicit(v, memory_order_relaxed));
+        }
+    }
     cf_reply_buffer(req, 200, "text/plain; version=0.0.4; charset=utf-8", out, 1);
 }

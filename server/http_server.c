@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -292,7 +293,7 @@ static void dispatch(struct evhttp_request *evreq, void *arg)
 
 void cf_worker_request_done(struct cf_worker *w)
 {
-    if (w->shutting_down && w->inflight == 0 && w->writing == 0)
+    if (w->shutting_down && w->inflight == 0 && w->writing == 0 && !cf_outbox_busy(w->outbox))
         event_base_loopexit(w->base, NULL);
 }
 
@@ -305,6 +306,7 @@ static void on_shutdown(evutil_socket_t fd, short what, void *arg)
         return;
     w->shutting_down = 1;
     cf_sweep_stop(w->sweep);
+    cf_outbox_stop(w->outbox); /* deliveries under way finish and are recorded */
     if (w->bound != NULL) {
         evhttp_del_accept_socket(w->http, w->bound); /* closes the listening socket */
         w->bound = NULL;
@@ -341,6 +343,8 @@ static void *worker_main(void *arg)
      * connections, idle keep-alive ones included. */
     cf_db_pool_free(w->db);
     w->db = NULL;
+    cf_outbox_free(w->outbox);
+    w->outbox = NULL;
     evhttp_free(w->http);
     w->http = NULL;
     cf_log_flush(&w->log);
@@ -421,8 +425,10 @@ static void worker_setup(struct cf_worker *w)
     w->log_timer = event_new(w->base, -1, EV_PERSIST, on_log_timer, w);
     struct timeval every = {0, 250 * 1000};
     event_add(w->log_timer, &every);
-    if (w->index == 0)
+    if (w->index == 0) {
         w->sweep = cf_sweep_create(w);
+        w->outbox = cf_outbox_create(w, &w->server->outbox_stats);
+    }
 }
 
 int cf_server_run(const struct cf_config *cfg)
@@ -442,6 +448,8 @@ int cf_server_run(const struct cf_config *cfg)
     mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
     if (evthread_use_pthreads() != 0)
         cf_fatal("could not enable libevent threading");
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        cf_fatal("could not initialize curl");
     unsigned char rnd[4];
     if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
         cf_fatal("could not read random bytes");
@@ -512,5 +520,6 @@ out:
     cf_free(srv.workers);
     free(srv.web_root);
     libevent_global_shutdown();
+    curl_global_cleanup();
     return status;
 }

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
+#include "outbox.h"
 
 struct event_base;
 struct evhttp;
@@ -39,7 +40,8 @@ struct cf_worker {
     struct event *log_timer;
     struct event *shutdown_ev;
     struct event *drain_timer;
-    struct cf_sweep *sweep; /* the response sweep's timer, on worker 0 */
+    struct cf_sweep *sweep;   /* the response sweep's timer, on worker 0 */
+    struct cf_outbox *outbox; /* the email and webhook delivery worker, on worker 0 */
     int shutting_down;
     _Atomic long inflight; /* requests dispatched and not yet answered (read by /metrics) */
     long writing;          /* answers not yet fully written to their socket */
@@ -52,6 +54,7 @@ struct cf_server {
     struct cf_worker *workers;
     char *web_root; /* realpath of the static root, or NULL when missing */
     char request_id_prefix[9];
+    struct cf_outbox_stats outbox_stats;
 };
 
 /* Runs the server until SIGTERM or SIGINT; returns the process exit status. */

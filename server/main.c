@@ -71,6 +71,25 @@ static const char usage[] =
     "  --sweep-interval S      CONFER_SWEEP_INTERVAL    seconds between response sweeps\n"
     "                                                   (default 60)\n";
 
+/* (two strings: C11 promises 4,095 characters in one) */
+static const char usage_delivery[] =
+    "  --smtp-url URL          CONFER_SMTP_URL          smtp://host:25, smtp+starttls://host:587\n"
+    "                                                   or smtps://host:465, user:password@ if\n"
+    "                                                   needed (unset: no email is sent)\n"
+    "  --smtp-ca-file FILE     CONFER_SMTP_CA_FILE      CA bundle for the SMTP server's\n"
+    "                                                   certificate (default: the system's)\n"
+    "  --mail-from ADDRESS     CONFER_MAIL_FROM         sender (default noreply@ public host)\n"
+    "  --outbox-timeout S      CONFER_OUTBOX_TIMEOUT    one email or webhook attempt's limit\n"
+    "                                                   (default 30)\n"
+    "  --retry-base S          CONFER_RETRY_BASE        first retry after a failed delivery,\n"
+    "                                                   doubling each time (default 60)\n"
+    "  --retry-max S           CONFER_RETRY_MAX         longest delay between attempts\n"
+    "                                                   (default 86400: 24 h)\n"
+    "  --retry-attempts N      CONFER_RETRY_ATTEMPTS    attempts before a delivery fails\n"
+    "                                                   (default 16)\n"
+    "  --digest-interval S     CONFER_DIGEST_INTERVAL   between a member's email digests\n"
+    "                                                   (default 86400: daily)\n";
+
 int main(int argc, char **argv)
 {
     struct cf_config cfg;
@@ -85,6 +104,7 @@ int main(int argc, char **argv)
     switch (cfg.command) {
     case CF_CMD_HELP:
         fputs(usage, stdout);
+        fputs(usage_delivery, stdout);
         status = 0;
         break;
     case CF_CMD_VERSION:

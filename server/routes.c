@@ -57,6 +57,16 @@ const struct cf_route cf_routes[] = {
      CF_ROUTE_WHILE_SUSPENDED | CF_ROUTE_BEFORE_GUIDELINES},
     {CF_POST, "/api/v1/notifications/read", cf_h_notifications_read, CF_AUTH_USER,
      CF_ROUTE_JSON_BODY | CF_ROUTE_WHILE_SUSPENDED | CF_ROUTE_BEFORE_GUIDELINES},
+    /* webhooks (admins) */
+    {CF_GET, "/api/v1/webhooks", cf_h_webhooks_list, CF_AUTH_USER, 0},
+    {CF_POST, "/api/v1/webhooks", cf_h_webhook_create, CF_AUTH_USER, CF_ROUTE_JSON_BODY},
+    {CF_GET, "/api/v1/webhooks/{id}", cf_h_webhook_get, CF_AUTH_USER, 0},
+    {CF_PATCH, "/api/v1/webhooks/{id}", cf_h_webhook_update, CF_AUTH_USER, CF_ROUTE_JSON_BODY},
+    {CF_DELETE, "/api/v1/webhooks/{id}", cf_h_webhook_delete, CF_AUTH_USER, 0},
+    {CF_GET, "/api/v1/webhooks/{id}/deliveries", cf_h_webhook_deliveries, CF_AUTH_USER, 0},
+    {CF_POST, "/api/v1/webhooks/{id}/ping", cf_h_webhook_ping, CF_AUTH_USER, 0},
+    {CF_POST, "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver", cf_h_delivery_redeliver,
+     CF_AUTH_USER, 0},
     /* moderation */
     {CF_POST, "/api/v1/posts/{id}/flags", cf_h_flag_create, CF_AUTH_USER, CF_ROUTE_JSON_BODY},
     {CF_GET, "/api/v1/moderation/queue", cf_h_moderation_queue, CF_AUTH_USER, 0},

@@ -75,6 +75,14 @@ void cf_h_notifications_list(struct cf_request *req);
 void cf_h_responses_pending(struct cf_request *req);
 void cf_h_report_summary(struct cf_request *req);
 void cf_h_notifications_read(struct cf_request *req);
+void cf_h_webhooks_list(struct cf_request *req);
+void cf_h_webhook_create(struct cf_request *req);
+void cf_h_webhook_get(struct cf_request *req);
+void cf_h_webhook_update(struct cf_request *req);
+void cf_h_webhook_delete(struct cf_request *req);
+void cf_h_webhook_deliveries(struct cf_request *req);
+void cf_h_webhook_ping(struct cf_request *req);
+void cf_h_delivery_redeliver(struct cf_request *req);
 void cf_h_conversations_list(struct cf_request *req);
 void cf_h_network_get(struct cf_request *req);
 

@@ -1,6 +1,7 @@
 /*
- * sweep: runs the response sweep on a timer (see sweep.h). A sweep still in
- * flight when the timer fires again is not doubled.
+ * sweep: runs the response sweep, queues the email digests due and prunes the
+ * outbox's old rows, on a timer
+ * (see sweep.h). A sweep still in flight when the timer fires again is not doubled.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,17 +20,19 @@
 struct cf_sweep {
     struct cf_worker *w;
     struct event *timer;
-    int running;
-    char due[12], overdue[12];
+    int running; /* statements in flight */
+    char due[12], overdue[12], digest[12];
 };
 
 static struct cf_db_stmt q_sweep =
     CF_DB_STMT("response_sweep", "SELECT cf_response_sweep($1, $2)", 2);
+static struct cf_db_stmt q_digests =
+    CF_DB_STMT("email_digests", "SELECT cf_email_digests($1), cf_outbox_prune()", 1);
 
 static void on_swept(struct cf_db_result *r, void *arg)
 {
     struct cf_sweep *s = arg;
-    s->running = 0;
+    s->running--;
     if (!r->ok) {
         cf_warn("response sweep failed: %s", r->message);
         return;
@@ -42,6 +45,18 @@ static void on_swept(struct cf_db_result *r, void *arg)
     json_decref(out);
 }
 
+static void on_digests(struct cf_db_result *r, void *arg)
+{
+    struct cf_sweep *s = arg;
+    s->running--;
+    if (!r->ok)
+        cf_warn("email digests failed: %s", r->message);
+    else if (strcmp(PQgetvalue(r->res[0], 0, 0), "0") != 0 ||
+             strcmp(PQgetvalue(r->res[0], 0, 1), "0") != 0)
+        cf_info("email digests: %s queued; outbox: %s old deliveries pruned",
+                PQgetvalue(r->res[0], 0, 0), PQgetvalue(r->res[0], 0, 1));
+}
+
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
     struct cf_sweep *s = arg;
@@ -49,11 +64,13 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct timeval every = {s->w->server->cfg->sweep_interval_s, 0};
     event_add(s->timer, &every);
-    if (s->running)
+    if (s->running > 0)
         return;
-    s->running = 1;
+    s->running = 2;
     const char *params[] = {s->due, s->overdue};
     cf_db_query(s->w->db, &q_sweep, params, on_swept, s);
+    const char *digest[] = {s->digest};
+    cf_db_query(s->w->db, &q_digests, digest, on_digests, s);
 }
 
 struct cf_sweep *cf_sweep_create(struct cf_worker *w)
@@ -62,6 +79,7 @@ struct cf_sweep *cf_sweep_create(struct cf_worker *w)
     s->w = w;
     snprintf(s->due, sizeof(s->due), "%d", w->server->cfg->response_due_s);
     snprintf(s->overdue, sizeof(s->overdue), "%d", w->server->cfg->response_overdue_s);
+    snprintf(s->digest, sizeof(s->digest), "%d", w->server->cfg->digest_interval_s);
     s->timer = event_new(w->base, -1, 0, on_timer, s);
     struct timeval first = {1, 0};
     event_add(s->timer, &first);

@@ -7,6 +7,7 @@ a PostgreSQL instance started with the same helpers as scripts/test.
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -206,6 +207,20 @@ def psql(database_url, sql):
     r = subprocess.run(["psql", database_url, "-v", "ON_ERROR_STOP=1", "-tAc", sql],
                        check=True, capture_output=True, text=True)
     return r.stdout.strip()
+
+
+class FreshDatabase:
+    """An empty database beside the test one (a server migrates it on start)."""
+
+    def __init__(self, name):
+        self.name = f"{name}_{os.getpid()}"
+        self.admin_url = re.sub(r"/[^/]*$", "/postgres", DATABASE_URL)
+        psql(self.admin_url, f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+        psql(self.admin_url, f"CREATE DATABASE {self.name}")
+        self.url = re.sub(r"/[^/]*$", f"/{self.name}", DATABASE_URL)
+
+    def drop(self):
+        psql(self.admin_url, f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
 
 
 _seq = [0]

@@ -6,20 +6,16 @@ import subprocess
 
 import pytest
 
-from harness import BIN, DATABASE_URL, Client, Server, psql
+from harness import BIN, Client, FreshDatabase, Server, psql
 
 DEMO_PASSWORD = "demo passphrase for confer"
 
 
 @pytest.fixture(scope="module")
 def demo_url():
-    name = f"seed_{os.getpid()}"
-    admin_url = re.sub(r"/[^/]*$", "/postgres", DATABASE_URL)
-    psql(admin_url, f"DROP DATABASE IF EXISTS {name}")
-    psql(admin_url, f"CREATE DATABASE {name}")
-    url = re.sub(r"/[^/]*$", f"/{name}", DATABASE_URL)
-    yield url
-    psql(admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    db = FreshDatabase("seed")
+    yield db.url
+    db.drop()
 
 
 def seed(url):

@@ -60,8 +60,22 @@ CREATE TABLE outbox_attempts (
 );
 CREATE INDEX outbox_attempts_outbox ON outbox_attempts (outbox_id, id);
 
--- The daily digest: the last one sent (its notifications are those after it).
+-- The daily digest: when the last one was queued. A notification is emailed once, at
+-- once or in a digest: emailed_at says it went into an email that was claimed.
 ALTER TABLE users ADD COLUMN email_digest_at timestamptz;
+ALTER TABLE notifications ADD COLUMN emailed_at timestamptz;
+CREATE INDEX notifications_not_emailed ON notifications (user_id, id)
+    WHERE read_at IS NULL AND emailed_at IS NULL;
+
+-- Switching to the daily digest starts its day: the first one comes a digest interval later.
+CREATE FUNCTION cf_user_digest_start() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.email_digest_at := now();
+    RETURN NEW;
+END $$;
+CREATE TRIGGER users_digest_start BEFORE UPDATE OF email_notifications ON users
+    FOR EACH ROW WHEN (NEW.email_notifications = 'daily' AND OLD.email_notifications <> 'daily')
+    EXECUTE FUNCTION cf_user_digest_start();
 
 -- A notification for a member who wants email at once: its email, in the same transaction.
 CREATE FUNCTION cf_notification_email() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -244,12 +258,15 @@ BEGIN
         'decision', n.detail ->> 'decision', 'cause', n.detail ->> 'cause'));
 END $$;
 
--- What an email row sends now, or {"skip": why}.
+-- What an email row sends now, or {"skip": why}. The notifications it tells are marked
+-- emailed; a digest keeps their ids in its payload, so a retry sends the same ones (less
+-- those read or no longer readable meanwhile).
 CREATE FUNCTION cf_email_job(o outbox) RETURNS jsonb
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql AS $$
 DECLARE
     u users;
     note notifications;
+    ids bigint[];
     items jsonb;
     total integer;
 BEGIN
@@ -258,11 +275,19 @@ BEGIN
         RETURN jsonb_build_object('skip', 'email notifications are off');
     END IF;
     IF o.event = 'digest' THEN
+        IF o.payload ? 'ids' THEN
+            ids := ARRAY(SELECT jsonb_array_elements_text(o.payload -> 'ids')::bigint);
+        ELSE
+            ids := ARRAY(SELECT id FROM notifications
+                         WHERE user_id = u.id AND read_at IS NULL AND emailed_at IS NULL
+                         ORDER BY id);
+            UPDATE notifications SET emailed_at = now() WHERE id = ANY (ids);
+            UPDATE outbox SET payload = payload || jsonb_build_object('ids', to_jsonb(ids))
+            WHERE id = o.id;
+        END IF;
         SELECT jsonb_agg(x.item ORDER BY x.id), count(*) INTO items, total
         FROM (SELECT n.id, cf_email_item(n) AS item FROM notifications n
-              WHERE n.user_id = u.id AND n.read_at IS NULL
-                AND n.created_at > (o.payload ->> 'since')::timestamptz
-                AND n.created_at <= (o.payload ->> 'until')::timestamptz) x
+              WHERE n.id = ANY (ids) AND n.read_at IS NULL) x
         WHERE x.item IS NOT NULL;
         IF total = 0 THEN
             RETURN jsonb_build_object('skip', 'nothing left unread');
@@ -280,6 +305,7 @@ BEGIN
         IF items -> 0 = 'null'::jsonb THEN
             RETURN jsonb_build_object('skip', 'the thread is no longer readable');
         END IF;
+        UPDATE notifications SET emailed_at = coalesce(emailed_at, now()) WHERE id = note.id;
         total := 1;
     END IF;
     RETURN jsonb_build_object('to', u.email, 'locale', u.locale, 'name', u.display_name,
@@ -288,20 +314,24 @@ END $$;
 
 -- The worker's claim: up to p_limit due rows, leased for p_lease seconds (their
 -- attempt counted now, so a server killed mid-send still backs off). Rows with nothing
--- left to send are settled as 'skipped' with the reason. Without an SMTP server
--- (p_smtp false) emails are skipped, so they do not pile up.
--- {"jobs": [...], "pending": {"email": n, "webhook": n}, "next_in": seconds | null}
-CREATE FUNCTION cf_outbox_claim(p_limit integer, p_lease integer, p_base text, p_smtp boolean)
+-- left to send are settled as 'skipped' with the reason. A server without an SMTP server
+-- (p_smtp false) leaves emails to one that has one (the prune expires them after a week).
+-- {"jobs": [...], "failed": {"email": n, "webhook": n}, "pending": {"email": n,
+--  "webhook": n} (when p_count: counting every claim would cost), "next_in": seconds | null}
+CREATE FUNCTION cf_outbox_claim(p_limit integer, p_lease integer, p_base text, p_smtp boolean,
+                                p_count boolean)
 RETURNS json LANGUAGE plpgsql AS $$
 DECLARE
     o outbox;
     hook webhooks;
     job jsonb;
     jobs jsonb := '[]';
+    failed_email integer := 0;
+    failed_webhook integer := 0;
 BEGIN
     FOR o IN SELECT x.* FROM outbox x
              WHERE x.state = 'pending' AND x.next_attempt_at <= now()
-               AND (x.channel = 'email'
+               AND ((x.channel = 'email' AND p_smtp)
                     OR EXISTS (SELECT 1 FROM webhooks w WHERE w.id = x.webhook_id AND w.active))
              ORDER BY x.next_attempt_at, x.id LIMIT greatest(p_limit, 0)
              FOR UPDATE OF x SKIP LOCKED
@@ -311,16 +341,21 @@ BEGIN
                 SELECT * INTO hook FROM webhooks WHERE id = o.webhook_id;
                 job := jsonb_build_object('url', hook.url, 'secret', hook.secret,
                                           'body', cf_webhook_body(o, p_base));
-            ELSIF NOT p_smtp THEN
-                job := jsonb_build_object('skip', 'no SMTP server configured (CONFER_SMTP_URL)');
             ELSE
                 job := cf_email_job(o);
             END IF;
         EXCEPTION WHEN OTHERS THEN
             -- one row that cannot be written out does not hold back the others
-            UPDATE outbox SET state = 'failed', finished_at = now(),
+            UPDATE outbox SET state = 'failed', finished_at = now(), attempts = attempts + 1,
                               last_error = 'could not be prepared: ' || SQLERRM
             WHERE id = o.id;
+            INSERT INTO outbox_attempts (outbox_id, attempt, error)
+            VALUES (o.id, o.attempts + 1, 'could not be prepared: ' || SQLERRM);
+            IF o.channel = 'email' THEN
+                failed_email := failed_email + 1;
+            ELSE
+                failed_webhook := failed_webhook + 1;
+            END IF;
             CONTINUE;
         END;
         IF job ? 'skip' THEN
@@ -337,19 +372,21 @@ BEGIN
     END LOOP;
     RETURN json_build_object(
         'jobs', jobs,
-        'pending', (SELECT json_build_object(
+        'failed', json_build_object('email', failed_email, 'webhook', failed_webhook),
+        'pending', CASE WHEN p_count THEN (SELECT json_build_object(
                         'email', count(*) FILTER (WHERE channel = 'email'),
                         'webhook', count(*) FILTER (WHERE channel = 'webhook'))
-                    FROM outbox WHERE state = 'pending'),
+                    FROM outbox WHERE state = 'pending') END,
         'next_in', (SELECT greatest(0, extract(epoch FROM min(x.next_attempt_at) - now()))
                     FROM outbox x
                     WHERE x.state = 'pending'
-                      AND (x.channel = 'email'
+                      AND ((x.channel = 'email' AND p_smtp)
                            OR EXISTS (SELECT 1 FROM webhooks w
                                       WHERE w.id = x.webhook_id AND w.active))));
 END $$;
 
 -- An attempt's outcome: 'delivered' (2xx, or the SMTP server took the message),
+-- and the row's state after it (a late answer's, 'stale'):
 -- 'retry' (after p_base * 2^(attempt - 1) seconds, at most p_max, until p_attempts
 -- attempts) or 'failed' (the receiver refused for good). A delivered row is never
 -- claimed again, even when the answer comes after its lease ended; any other late
@@ -357,7 +394,9 @@ END $$;
 CREATE FUNCTION cf_outbox_finish(p_id bigint, p_attempt integer, p_outcome text,
                                  p_status integer, p_error text, p_ms integer,
                                  p_base integer, p_max integer, p_attempts integer)
-RETURNS void LANGUAGE plpgsql AS $$
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    settled text;
 BEGIN
     INSERT INTO outbox_attempts (outbox_id, attempt, status, error, duration_ms)
     SELECT p_id, p_attempt, p_status, p_error, p_ms WHERE EXISTS (SELECT 1 FROM outbox WHERE id = p_id);
@@ -365,7 +404,7 @@ BEGIN
         UPDATE outbox SET state = 'delivered', finished_at = now(), last_status = p_status,
                           last_error = NULL
         WHERE id = p_id AND state = 'pending';
-        RETURN;
+        RETURN 'delivered';
     END IF;
     UPDATE outbox SET
         last_status = p_status, last_error = p_error,
@@ -375,12 +414,14 @@ BEGIN
         next_attempt_at = now() + make_interval(
             secs => least(p_max::double precision,
                           p_base * power(2::double precision, least(attempts, 40) - 1)))
-    WHERE id = p_id AND state = 'pending' AND attempts = p_attempt;
+    WHERE id = p_id AND state = 'pending' AND attempts = p_attempt
+    RETURNING state INTO settled;
+    RETURN coalesce(settled, 'stale');  -- 'pending' means it will be tried again
 END $$;
 
 -- The daily digests due: a member on 'daily' whose last digest is p_interval seconds old
--- (or who never had one) and who has unread notifications since gets one email row,
--- which gathers them when it is sent. One server at a time.
+-- (or who never had one) and who has unread notifications not yet emailed gets one email
+-- row, which gathers them when it is claimed. One server at a time.
 CREATE FUNCTION cf_email_digests(p_interval integer) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -396,12 +437,10 @@ BEGIN
                     OR email_digest_at <= now() - make_interval(secs => p_interval))
                AND EXISTS (SELECT 1 FROM notifications n
                            WHERE n.user_id = users.id AND n.read_at IS NULL
-                             AND n.created_at > coalesce(users.email_digest_at, '-infinity'))
+                             AND n.emailed_at IS NULL)
              FOR UPDATE
     LOOP
-        INSERT INTO outbox (channel, event, user_id, payload)
-        VALUES ('email', 'digest', u.id, jsonb_build_object(
-            'since', coalesce(u.email_digest_at, '-infinity'), 'until', now()));
+        INSERT INTO outbox (channel, event, user_id) VALUES ('email', 'digest', u.id);
         UPDATE users SET email_digest_at = now() WHERE id = u.id;
         queued := queued + 1;
     END LOOP;
@@ -544,7 +583,7 @@ BEGIN
 END $$;
 
 -- The delivery log keeps delivered and skipped rows 30 days, failed ones 90; the sweep
--- prunes the older ones, a batch at a time.
+-- prunes the older ones, a batch at a time, and gives up emails no server sent in a week.
 CREATE INDEX outbox_finished ON outbox (finished_at) WHERE state <> 'pending';
 
 CREATE FUNCTION cf_outbox_prune() RETURNS integer LANGUAGE plpgsql AS $$
@@ -553,10 +592,22 @@ DECLARE
 BEGIN
     DELETE FROM outbox WHERE id IN (
         SELECT id FROM outbox
-        WHERE state <> 'pending'
-          AND finished_at < now() - CASE WHEN state = 'failed' THEN interval '90 days'
-                                         ELSE interval '30 days' END
+        WHERE state <> 'pending' AND finished_at < now() - interval '30 days'
+          AND (state <> 'failed' OR finished_at < now() - interval '90 days')
         LIMIT 10000);
     GET DIAGNOSTICS n = ROW_COUNT;
+    -- emails no server with SMTP took in a week
+    UPDATE outbox SET state = 'skipped', finished_at = now(),
+                      last_error = 'no server with an SMTP server sent it within a week'
+    WHERE id IN (SELECT id FROM outbox
+                 WHERE state = 'pending' AND channel = 'email' AND attempts = 0
+                   AND created_at < now() - interval '7 days'
+                 LIMIT 10000);
     RETURN n;
 END $$;
+
+-- A server stopping before it starts what it claimed gives the rows back at once.
+CREATE FUNCTION cf_outbox_release(p_ids bigint[]) RETURNS void LANGUAGE sql AS $$
+    UPDATE outbox SET next_attempt_at = now(), attempts = attempts - 1
+    WHERE id = ANY (p_ids) AND state = 'pending' AND attempts > 0
+$$;

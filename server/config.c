@@ -9,6 +9,7 @@
 #include "alloc.h"
 #include "config.h"
 #include "log.h"
+#include "mail.h"
 
 struct setting {
     const char *flag; /* --flag */
@@ -297,7 +298,7 @@ static int apply(struct cf_config *cfg, int which, const char *value, const char
         set_string(&cfg->smtp_ca_file, value);
         break;
     case S_MAIL_FROM:
-        if (strchr(value, '@') == NULL || value[strcspn(value, " \t\r\n<>\"")] != '\0') {
+        if (!cf_mail_address_ok(value)) {
             snprintf(err, errsize,
                      "invalid %s: '%s' (expected an address, e.g. noreply@example.ca)", source,
                      value);
@@ -371,7 +372,7 @@ static void defaults(struct cf_config *cfg)
     cfg->response_due_s = 48 * 3600;
     cfg->response_overdue_s = 72 * 3600;
     cfg->sweep_interval_s = 60;
-    cfg->outbox_timeout_s = 30;
+    cfg->outbox_timeout_s = 10;
     cfg->retry_base_s = 60;
     cfg->retry_max_s = 24 * 3600;
     cfg->retry_attempts = 16;

@@ -224,16 +224,19 @@ char *cf_base64(const unsigned char *data, size_t n, size_t wrap)
     return out;
 }
 
-/* A header value in RFC 2047 encoded words of at most 45 bytes of UTF-8 each (no
- * character split), folded onto continuation lines. */
+/* A header value in RFC 2047 encoded words of at most 39 bytes of UTF-8 each (64
+ * characters encoded, so "Subject: " and the first word stay within 76), no character
+ * split, folded onto continuation lines. */
 static void add_encoded(struct evbuffer *out, const char *s)
 {
     size_t n = strlen(s), i = 0;
     int first = 1;
     while (i < n || first) {
-        size_t take_n = n - i < 45 ? n - i : 45;
+        size_t most = n - i < 39 ? n - i : 39, take_n = most;
         while (take_n > 0 && i + take_n < n && ((unsigned char)s[i + take_n] & 0xC0) == 0x80)
             take_n--; /* do not end inside a character */
+        if (take_n == 0)
+            take_n = most; /* not UTF-8 after all: split anywhere rather than never end */
         char *enc = cf_base64((const unsigned char *)s + i, take_n, 0);
         evbuffer_add_printf(out, "%s=?UTF-8?B?%s?=", first ? "" : "\r\n ", enc);
         cf_free(enc);
@@ -242,11 +245,17 @@ static void add_encoded(struct evbuffer *out, const char *s)
     }
 }
 
-/* An address a header and an SMTP envelope can carry as is. */
-static int address_ok(const char *a)
+int cf_mail_address_ok(const char *a)
 {
-    return a != NULL && strlen(a) >= 3 && strlen(a) <= 254 && strchr(a, '@') != NULL &&
-           a[strcspn(a, " \t\r\n<>()\",;:\\[]")] == '\0';
+    if (a == NULL || strlen(a) < 3 || strlen(a) > 254)
+        return 0;
+    const char *at = strchr(a, '@');
+    if (at == NULL || at == a || at[1] == '\0' || strchr(at + 1, '@') != NULL)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)a; *p; p++)
+        if (*p <= 0x20 || *p >= 0x7f || strchr("<>()\",;:\\[]", *p) != NULL)
+            return 0;
+    return 1;
 }
 
 static void add_body(struct evbuffer *body, const json_t *job, const char *base_url, int lang)
@@ -296,7 +305,7 @@ char *cf_mail_render(const json_t *job, const char *from, const char *base_url, 
 {
     const char *to = json_string_value(json_object_get(job, "to"));
     const char *delivery = json_string_value(json_object_get(job, "delivery"));
-    if (!address_ok(to) || !address_ok(from) || delivery == NULL ||
+    if (!cf_mail_address_ok(to) || !cf_mail_address_ok(from) || delivery == NULL ||
         delivery[strspn(delivery, "0123456789abcdef-")] != '\0' ||
         json_array_size(json_object_get(job, "items")) == 0)
         return NULL;

@@ -24,6 +24,10 @@
 char *cf_mail_render(const json_t *job, const char *from, const char *base_url, time_t now,
                      size_t *len);
 
+/* An address a header and an SMTP envelope carry as is: printable ASCII, one @, none of
+ * the characters with a meaning in an address header. */
+int cf_mail_address_ok(const char *address);
+
 /* The subject line alone (UTF-8, not encoded), for tests and logs; cf_free it. */
 char *cf_mail_subject(const json_t *job);
 

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <event2/buffer.h>
 #include <event2/event.h>
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -19,11 +20,17 @@
 #include "mail.h"
 #include "outbox.h"
 
-#define IN_FLIGHT_MAX 32   /* transfers at once, and the most one claim takes */
-#define POLL_EVERY_MS 1000 /* the longest wait between claims */
-#define POLL_SOONEST_MS 20 /* the shortest, so rows locked elsewhere never make a busy loop */
-#define RESPONSE_KEEP 200  /* bytes of a webhook's answer kept for the log */
-#define LEASE_MARGIN_S 5   /* beyond the transfer's timeout, for recording it */
+/* transfers at once, and the most one claim takes */
+#define IN_FLIGHT_MAX 32
+/* the longest wait between claims */
+#define POLL_EVERY_MS 1000
+/* the wait after an empty claim, so rows locked by another server never make a busy loop */
+#define POLL_SOONEST_MS 20
+/* bytes of a webhook's answer kept for the log */
+#define RESPONSE_KEEP 200
+/* the lease beyond the transfer's timeout, for recording it (more than the database
+ * queue's 5 s) */
+#define LEASE_MARGIN_S 10
 
 enum { EMAIL, WEBHOOK };
 
@@ -42,7 +49,7 @@ struct job {
     struct timespec started;
     /* the outcome, once the transfer is done */
     const char *outcome;
-    char status[12], ms[12], message[320];
+    char status[24], ms[24], message[320];
 };
 
 struct cf_outbox {
@@ -53,15 +60,19 @@ struct cf_outbox {
     struct job *jobs; /* claimed and not yet recorded */
     int active;       /* len(jobs) */
     int polling, poll_again, stopping;
-    char *smtp_url; /* without the +starttls */
+    int releasing;     /* claims given back while stopping, not yet answered */
+    time_t counted_at; /* when a claim last counted the backlog (monotonic seconds) */
+    char *smtp_url;    /* without the +starttls */
     int starttls;
     char limit[12], lease[12], retry_base[12], retry_max[12], retry_attempts[12];
 };
 
 static struct cf_db_stmt q_claim =
-    CF_DB_STMT("outbox_claim", "SELECT cf_outbox_claim($1, $2, $3, $4)", 4);
+    CF_DB_STMT("outbox_claim", "SELECT cf_outbox_claim($1, $2, $3, $4, $5)", 5);
 static struct cf_db_stmt q_finish =
     CF_DB_STMT("outbox_finish", "SELECT cf_outbox_finish($1, $2, $3, $4, $5, $6, $7, $8, $9)", 9);
+static struct cf_db_stmt q_release =
+    CF_DB_STMT("outbox_release", "SELECT cf_outbox_release($1::bigint[])", 1);
 
 static void poll_in(struct cf_outbox *o, long ms);
 
@@ -164,6 +175,22 @@ static void job_free(struct job *j)
     cf_free(j);
 }
 
+static void count(struct cf_outbox *o, int channel, const char *state)
+{
+    _Atomic long *v = strcmp(state, "delivered") == 0 ? &o->stats->delivered[channel]
+                      : strcmp(state, "failed") == 0  ? &o->stats->failed[channel]
+                      : strcmp(state, "pending") == 0 ? &o->stats->retried[channel]
+                                                      : NULL; /* "stale": a late answer */
+    if (v != NULL)
+        atomic_fetch_add_explicit(v, 1, memory_order_relaxed);
+}
+
+static void became_idle(struct cf_outbox *o)
+{
+    if (o->stopping && o->active == 0 && o->polling == 0 && o->releasing == 0)
+        cf_worker_request_done(o->w);
+}
+
 static void on_recorded(struct cf_db_result *r, void *arg)
 {
     struct job *j = arg;
@@ -172,10 +199,11 @@ static void on_recorded(struct cf_db_result *r, void *arg)
         cf_warn("outbox: could not record delivery %s attempt %s (%s): %s; it will be tried "
                 "again when its lease ends",
                 j->id, j->attempt, j->outcome, r->message);
+    else
+        count(o, j->channel, PQgetvalue(r->res[0], 0, 0));
     job_free(j);
     if (o->stopping) {
-        if (o->active == 0)
-            cf_worker_request_done(o->w);
+        became_idle(o);
         return;
     }
     poll_in(o, 0); /* a retry's time, or more of a backlog */
@@ -184,13 +212,6 @@ static void on_recorded(struct cf_db_result *r, void *arg)
 static void record(struct job *j)
 {
     struct cf_outbox *o = j->o;
-    int ch = j->channel;
-    if (strcmp(j->outcome, "delivered") == 0)
-        atomic_fetch_add_explicit(&o->stats->delivered[ch], 1, memory_order_relaxed);
-    else if (strcmp(j->outcome, "failed") == 0)
-        atomic_fetch_add_explicit(&o->stats->failed[ch], 1, memory_order_relaxed);
-    else
-        atomic_fetch_add_explicit(&o->stats->retried[ch], 1, memory_order_relaxed);
     const char *params[] = {j->id,
                             j->attempt,
                             j->outcome,
@@ -388,31 +409,78 @@ static void start(struct cf_outbox *o, json_t *spec)
 
 /* --- claiming --------------------------------------------------------------------- */
 
+static void on_released(struct cf_db_result *r, void *arg)
+{
+    struct cf_outbox *o = arg;
+    if (!r->ok)
+        cf_warn("outbox: could not give back claimed rows (they wait for their lease): %s",
+                r->message);
+    o->releasing--;
+    became_idle(o);
+}
+
+/* Stopping: what this claim took goes back at once, rather than at the lease's end. */
+static void release(struct cf_outbox *o, json_t *jobs)
+{
+    if (json_array_size(jobs) == 0)
+        return;
+    struct evbuffer *ids = evbuffer_new();
+    size_t i;
+    json_t *spec;
+    json_array_foreach(jobs, i, spec) evbuffer_add_printf(
+        ids, "%s%lld", i ? "," : "{", (long long)json_integer_value(json_object_get(spec, "id")));
+    evbuffer_add(ids, "}", 2); /* with the NUL */
+    const char *params[] = {(const char *)evbuffer_pullup(ids, -1)};
+    o->releasing++;
+    cf_db_query(o->w->db, &q_release, params, on_released, o);
+    evbuffer_free(ids);
+}
+
 static void on_claimed(struct cf_db_result *r, void *arg)
 {
     struct cf_outbox *o = arg;
     o->polling = 0;
-    if (o->stopping)
-        return; /* claimed rows come back when their lease ends */
+    if (o->stopping) {
+        if (r->ok) {
+            json_t *out = json_loads(PQgetvalue(r->res[0], 0, 0), 0, NULL);
+            release(o, json_object_get(out, "jobs"));
+            json_decref(out);
+        }
+        became_idle(o);
+        return;
+    }
     long next_ms = POLL_EVERY_MS;
     if (!r->ok) {
         cf_warn("outbox: claim failed: %s", r->message);
     } else {
         json_t *out = json_loads(PQgetvalue(r->res[0], 0, 0), 0, NULL);
         json_t *jobs = json_object_get(out, "jobs");
-        json_t *pending = json_object_get(out, "pending");
-        atomic_store_explicit(&o->stats->pending[EMAIL],
-                              (long)json_integer_value(json_object_get(pending, "email")),
-                              memory_order_relaxed);
-        atomic_store_explicit(&o->stats->pending[WEBHOOK],
-                              (long)json_integer_value(json_object_get(pending, "webhook")),
-                              memory_order_relaxed);
+        json_t *pending = json_object_get(out, "pending"); /* null: not counted this time */
+        json_t *failed = json_object_get(out, "failed");   /* rows that could not be prepared */
+        atomic_fetch_add_explicit(&o->stats->failed[EMAIL],
+                                  (long)json_integer_value(json_object_get(failed, "email")),
+                                  memory_order_relaxed);
+        atomic_fetch_add_explicit(&o->stats->failed[WEBHOOK],
+                                  (long)json_integer_value(json_object_get(failed, "webhook")),
+                                  memory_order_relaxed);
+        if (json_is_object(pending)) {
+            atomic_store_explicit(&o->stats->pending[EMAIL],
+                                  (long)json_integer_value(json_object_get(pending, "email")),
+                                  memory_order_relaxed);
+            atomic_store_explicit(&o->stats->pending[WEBHOOK],
+                                  (long)json_integer_value(json_object_get(pending, "webhook")),
+                                  memory_order_relaxed);
+        }
         size_t i;
         json_t *spec;
         json_array_foreach(jobs, i, spec) start(o, spec);
         json_t *next_in = json_object_get(out, "next_in");
         if (json_is_number(next_in) && json_number_value(next_in) * 1000 < next_ms)
             next_ms = (long)(json_number_value(next_in) * 1000);
+        /* more due at once: claim again now while there is room; nothing claimed though
+         * something is due (locked by another server): not in a busy loop */
+        if (json_array_size(jobs) == 0 && next_ms < POLL_SOONEST_MS)
+            next_ms = POLL_SOONEST_MS;
         json_decref(out);
     }
     if (o->poll_again)
@@ -440,9 +508,13 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
     o->polling = 1;
     snprintf(o->limit, sizeof(o->limit), "%d", room);
     const struct cf_config *cfg = o->w->server->cfg;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int count = now.tv_sec != o->counted_at; /* the backlog's size, once a second */
+    o->counted_at = now.tv_sec;
     const char *params[] = {o->limit, o->lease,
                             cfg->public_url ? cfg->public_url : "http://127.0.0.1:8080",
-                            o->smtp_url ? "true" : "false"};
+                            o->smtp_url ? "true" : "false", count ? "true" : "false"};
     cf_db_query(o->w->db, &q_claim, params, on_claimed, o);
 }
 
@@ -455,8 +527,6 @@ static void poll_in(struct cf_outbox *o, long ms)
             o->poll_again = 1;
         return;
     }
-    if (ms < POLL_SOONEST_MS)
-        ms = POLL_SOONEST_MS;
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
     event_add(o->poll_timer, &tv);
 }
@@ -507,7 +577,7 @@ void cf_outbox_stop(struct cf_outbox *o)
 
 int cf_outbox_busy(const struct cf_outbox *o)
 {
-    return o != NULL && o->active > 0;
+    return o != NULL && (o->active > 0 || o->polling || o->releasing > 0);
 }
 
 void cf_outbox_free(struct cf_outbox *o)

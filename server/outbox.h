@@ -33,7 +33,7 @@ struct cf_outbox_stats {
 struct cf_outbox *cf_outbox_create(struct cf_worker *w, struct cf_outbox_stats *stats);
 /* Stops claiming; transfers under way finish and are recorded. */
 void cf_outbox_stop(struct cf_outbox *o);
-/* Transfers and records still under way (the loop waits for them on shutdown). */
+/* Claims, transfers and records still under way (the loop waits for them on shutdown). */
 int cf_outbox_busy(const struct cf_outbox *o);
 /* After w's loop and database pool have ended. */
 void cf_outbox_free(struct cf_outbox *o);

@@ -104,6 +104,9 @@ static void a_long_french_subject_is_folded_into_whole_characters(void **state)
         }
     }
     assert_true(words >= 3);
+    /* the first line, "Subject: " and a word, within RFC 2047's 76 characters */
+    const char *line = strstr(msg, "Subject: ");
+    assert_true(strstr(line, "\r\n") - line <= 76);
     char want[512];
     snprintf(want, sizeof(want), "[confer] Nouvelle réponse dans « %s »", title);
     assert_string_equal(decoded, want);
@@ -142,6 +145,20 @@ static void addresses_a_header_cannot_carry_are_refused(void **state)
     json_object_set_new(j, "items", json_array()); /* nothing to tell */
     assert_null(cf_mail_render(j, "noreply@confer.test", "https://confer.test", 0, NULL));
     json_decref(j);
+}
+
+static void the_address_check(void **state)
+{
+    (void)state;
+    static const char *const good[] = {"ann@example.ca", "a.b+c@x.y", "noreply@127.0.0.1"};
+    static const char *const bad[] = {"ann",        "@example.ca",     "ann@",      "a@b@c",
+                                      "a;b@c.d",    "a:b@c.d",         "a,b@c.d",   "a\\b@c.d",
+                                      "a\x01b@c.d", "jos\xc3\xa9@c.d", "a\x7f@c.d", NULL};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        assert_true(cf_mail_address_ok(good[i]));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (cf_mail_address_ok(bad[i]))
+            fail_msg("accepted %s", bad[i] ? bad[i] : "NULL");
 }
 
 static void every_kind_has_its_sentence_in_both_languages(void **state)
@@ -266,6 +283,7 @@ int main(void)
         cmocka_unit_test(a_long_french_subject_is_folded_into_whole_characters),
         cmocka_unit_test(a_title_cannot_break_a_header),
         cmocka_unit_test(addresses_a_header_cannot_carry_are_refused),
+        cmocka_unit_test(the_address_check),
         cmocka_unit_test(every_kind_has_its_sentence_in_both_languages),
         cmocka_unit_test(special_cases_of_the_sentences),
         cmocka_unit_test(a_digest_lists_fifty_and_counts_the_rest),

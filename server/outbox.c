@@ -246,27 +246,18 @@ static void finished(struct job *j, CURLcode rc)
     snprintf(j->ms, sizeof(j->ms), "%ld", ms);
     if (code > 0)
         snprintf(j->status, sizeof(j->status), "%ld", code);
-    if (j->channel == WEBHOOK) {
-        if (rc == CURLE_OK && code >= 200 && code < 300) {
-            j->outcome = "delivered";
-        } else {
-            j->outcome = "retry";
-            if (rc != CURLE_OK) {
-                set_message(j, "", j->error[0] ? j->error : curl_easy_strerror(rc),
-                            strlen(j->error[0] ? j->error : curl_easy_strerror(rc)));
-            } else {
-                char prefix[32];
-                snprintf(prefix, sizeof(prefix), "HTTP %ld: ", code);
-                set_message(j, prefix, j->response, j->response_len);
-            }
-        }
-    } else if (rc == CURLE_OK) {
+    const char *error = j->error[0] ? j->error : curl_easy_strerror(rc);
+    if (rc == CURLE_OK && (j->channel == EMAIL || (code >= 200 && code < 300))) {
         j->outcome = "delivered";
+    } else if (rc != CURLE_OK) {
+        /* SMTP 550-553: no such mailbox or address; trying again will not help */
+        j->outcome = j->channel == EMAIL && code >= 550 && code <= 553 ? "failed" : "retry";
+        set_message(j, "", error, strlen(error));
     } else {
-        /* 550-553: no such mailbox or address; trying again will not help */
-        j->outcome = code >= 550 && code <= 553 ? "failed" : "retry";
-        const char *e = j->error[0] ? j->error : curl_easy_strerror(rc);
-        set_message(j, "", e, strlen(e));
+        char prefix[32]; /* a webhook's answer other than 2xx */
+        snprintf(prefix, sizeof(prefix), "HTTP %ld: ", code);
+        j->outcome = "retry";
+        set_message(j, prefix, j->response, j->response_len);
     }
     curl_multi_remove_handle(j->o->multi, j->easy);
     curl_easy_cleanup(j->easy);

@@ -188,34 +188,40 @@ static void every_kind_has_its_sentence_in_both_languages(void **state)
         }
 }
 
+/* The body of a one-notification email whose item gets key = value (NULL: key removed). */
+static void assert_body_has(const char *locale, const char *kind, const char *title,
+                            const char *key, const char *value, const char *want)
+{
+    json_t *j = job(locale, kind, title);
+    json_t *item = json_array_get(json_object_get(j, "items"), 0);
+    if (value != NULL) {
+        json_object_set_new(item, key, json_string(value));
+    } else {
+        json_object_del(item, key);
+        json_object_del(item, "post_id");
+    }
+    char *msg = cf_mail_render(j, "noreply@confer.test", "https://c.test", 0, NULL);
+    assert_non_null(msg);
+    const char *body = body_of(msg);
+    if (strstr(body, want) == NULL)
+        fail_msg("%s (%s) lacks \"%s\": %s", kind, locale, want, body);
+    cf_free(msg);
+    json_decref(j);
+}
+
 static void special_cases_of_the_sentences(void **state)
 {
     (void)state;
     /* a conversation's overdue notice names no thread and links to the notifications */
-    json_t *j = job("en", "response_overdue", NULL);
-    json_object_del(json_array_get(json_object_get(j, "items"), 0), "thread_id");
-    json_object_del(json_array_get(json_object_get(j, "items"), 0), "post_id");
-    char *msg = cf_mail_render(j, "noreply@confer.test", "https://c.test", 0, NULL);
-    const char *body = body_of(msg);
-    assert_non_null(strstr(body, "A mentee's conversation with a mentor in your network"));
-    assert_non_null(strstr(body, "https://c.test/#/notifications"));
-    cf_free(msg);
-    json_decref(j);
+    assert_body_has("en", "response_overdue", NULL, "thread_id", NULL,
+                    "A mentee's conversation with a mentor in your network");
+    assert_body_has("en", "response_overdue", NULL, "thread_id", NULL,
+                    "Open it: https://c.test/#/notifications");
     /* a decision in the reader's language; a post hidden by a moderator */
-    j = job("fr", "flag_resolved", "Title");
-    json_object_set_new(json_array_get(json_object_get(j, "items"), 0), "decision",
-                        json_string("hide"));
-    msg = cf_mail_render(j, "noreply@confer.test", "https://c.test", 0, NULL);
-    assert_non_null(strstr(body_of(msg), "que vous avez signalé dans « Title » : masqué."));
-    cf_free(msg);
-    json_decref(j);
-    j = job("en", "post_hidden", "Title");
-    json_object_set_new(json_array_get(json_object_get(j, "items"), 0), "cause",
-                        json_string("moderator"));
-    msg = cf_mail_render(j, "noreply@confer.test", "https://c.test", 0, NULL);
-    assert_non_null(strstr(body_of(msg), "A moderator hid your post in “Title”."));
-    cf_free(msg);
-    json_decref(j);
+    assert_body_has("fr", "flag_resolved", "Title", "decision", "hide",
+                    "que vous avez signalé dans « Title » : masqué.");
+    assert_body_has("en", "post_hidden", "Title", "cause", "moderator",
+                    "A moderator hid your post in “Title”.");
 }
 
 static void a_digest_lists_fifty_and_counts_the_rest(void **state)

@@ -169,7 +169,7 @@ static void save(struct cf_request *req, int create)
     char actor[24], id[24];
     cf_id_text(actor, req->auth.user_id);
     if (!create)
-        cf_id_text(id, req->match.params[0].id);
+        cf_id_text(id, cf_request_param_id(req, 0));
     char *text = json_dumps(fields, JSON_COMPACT);
     json_decref(fields);
     const char *params[] = {actor, create ? NULL : id, text};
@@ -194,7 +194,7 @@ void cf_h_webhook_get(struct cf_request *req)
     if (!admin_only(req))
         return;
     char id[24];
-    cf_id_text(id, req->match.params[0].id);
+    cf_id_text(id, cf_request_param_id(req, 0));
     const char *params[] = {id};
     cf_request_run_json(req, &q_get, params, 200);
 }
@@ -210,7 +210,7 @@ void cf_h_webhook_delete(struct cf_request *req)
         return;
     char actor[24], id[24];
     cf_id_text(actor, req->auth.user_id);
-    cf_id_text(id, req->match.params[0].id);
+    cf_id_text(id, cf_request_param_id(req, 0));
     const char *params[] = {actor, id};
     req->success_status = 204;
     cf_db_query(req->worker->db, &q_delete, params, on_deleted, req);
@@ -226,7 +226,7 @@ void cf_h_webhook_deliveries(struct cf_request *req)
         cf_query_page(req, 1, 1, &page) < 0)
         return;
     char id[24];
-    cf_id_text(id, req->match.params[0].id);
+    cf_id_text(id, cf_request_param_id(req, 0));
     const char *params[] = {id, state, page.cursor, page.limit};
     req->success_status = 200;
     cf_db_query(req->worker->db, &q_deliveries, params, on_deliveries, req);
@@ -237,7 +237,7 @@ void cf_h_webhook_ping(struct cf_request *req)
     if (!admin_only(req))
         return;
     char id[24];
-    cf_id_text(id, req->match.params[0].id);
+    cf_id_text(id, cf_request_param_id(req, 0));
     const char *params[] = {id};
     req->success_status = 202;
     cf_db_query(req->worker->db, &q_ping, params, on_delivery, req);
@@ -248,8 +248,8 @@ void cf_h_delivery_redeliver(struct cf_request *req)
     if (!admin_only(req))
         return;
     char id[24], delivery[24];
-    cf_id_text(id, req->match.params[0].id);
-    cf_id_text(delivery, req->match.params[1].id);
+    cf_id_text(id, cf_request_param_id(req, 0));
+    cf_id_text(delivery, cf_request_param_id(req, 1));
     const char *params[] = {id, delivery};
     req->success_status = 202;
     cf_db_query(req->worker->db, &q_redeliver, params, on_delivery, req);

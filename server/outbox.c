@@ -5,7 +5,6 @@
 #include <time.h>
 
 #include <curl/curl.h>
-#include <event2/buffer.h>
 #include <event2/event.h>
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -14,6 +13,7 @@
 
 #include "alloc.h"
 #include "cf_version.h"
+#include "cursor.h"
 #include "db.h"
 #include "http_server.h"
 #include "log.h"
@@ -413,18 +413,20 @@ static void on_released(struct cf_db_result *r, void *arg)
 /* Stopping: what this claim took goes back at once, rather than at the lease's end. */
 static void release(struct cf_outbox *o, json_t *jobs)
 {
-    if (json_array_size(jobs) == 0)
-        return;
-    struct evbuffer *ids = evbuffer_new();
-    size_t i;
+    int64_t ids[IN_FLIGHT_MAX]; /* a claim takes at most that many */
+    char list[IN_FLIGHT_MAX * 21 + 3];
+    size_t n = 0, i;
     json_t *spec;
-    json_array_foreach(jobs, i, spec) evbuffer_add_printf(
-        ids, "%s%lld", i ? "," : "{", (long long)json_integer_value(json_object_get(spec, "id")));
-    evbuffer_add(ids, "}", 2); /* with the NUL */
-    const char *params[] = {(const char *)evbuffer_pullup(ids, -1)};
+    json_array_foreach(jobs, i, spec)
+    {
+        if (n < IN_FLIGHT_MAX)
+            ids[n++] = json_integer_value(json_object_get(spec, "id"));
+    }
+    if (n == 0 || cf_cursor_array(ids, n, list, sizeof(list)) != 0)
+        return;
+    const char *params[] = {list};
     o->releasing++;
     cf_db_query(o->w->db, &q_release, params, on_released, o);
-    evbuffer_free(ids);
 }
 
 static void on_claimed(struct cf_db_result *r, void *arg)

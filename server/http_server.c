@@ -343,6 +343,8 @@ static void *worker_main(void *arg)
      * connections, idle keep-alive ones included. */
     cf_db_pool_free(w->db);
     w->db = NULL;
+    cf_db_pool_free(w->background_db); /* NULL but on worker 0 */
+    w->background_db = NULL;
     cf_outbox_free(w->outbox);
     w->outbox = NULL;
     evhttp_free(w->http);
@@ -426,6 +428,14 @@ static void worker_setup(struct cf_worker *w)
     struct timeval every = {0, 250 * 1000};
     event_add(w->log_timer, &every);
     if (w->index == 0) {
+        struct cf_db_pool_options background = {
+            .conninfo = cfg->database_url,
+            .connections = 1,
+            .pipeline = 4,
+            .queue_max = 256,
+            .queue_timeout_ms = cfg->db_queue_timeout_ms,
+        };
+        w->background_db = cf_db_pool_create(w->base, &background);
         w->sweep = cf_sweep_create(w);
         w->outbox = cf_outbox_create(w, &w->server->outbox_stats);
     }

@@ -34,6 +34,9 @@ struct cf_worker {
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
     struct cf_db_pool *db;
+    /* worker 0's own connection for the sweep and the outbox, so that background work
+     * never takes a request's place in db's queue nor waits behind it */
+    struct cf_db_pool *background_db;
     struct cf_password_client *hash; /* argon2id results come back here */
     struct cf_metrics metrics;
     struct cf_log_buffer log;

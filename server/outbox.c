@@ -221,7 +221,7 @@ static void record(struct job *j)
                             o->retry_base,
                             o->retry_max,
                             o->retry_attempts};
-    cf_db_query(o->w->db, &q_finish, params, on_recorded, j);
+    cf_db_query(o->w->background_db, &q_finish, params, on_recorded, j);
 }
 
 /* A message for the log: printable ASCII, at most what fits. */
@@ -426,7 +426,7 @@ static void release(struct cf_outbox *o, json_t *jobs)
         return;
     const char *params[] = {list};
     o->releasing++;
-    cf_db_query(o->w->db, &q_release, params, on_released, o);
+    cf_db_query(o->w->background_db, &q_release, params, on_released, o);
 }
 
 static void on_claimed(struct cf_db_result *r, void *arg)
@@ -508,7 +508,7 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
     const char *params[] = {o->limit, o->lease,
                             cfg->public_url ? cfg->public_url : "http://127.0.0.1:8080",
                             o->smtp_url ? "true" : "false", count ? "true" : "false"};
-    cf_db_query(o->w->db, &q_claim, params, on_claimed, o);
+    cf_db_query(o->w->background_db, &q_claim, params, on_claimed, o);
 }
 
 static void poll_in(struct cf_outbox *o, long ms)

@@ -68,9 +68,9 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         return;
     s->running = 2;
     const char *params[] = {s->due, s->overdue};
-    cf_db_query(s->w->db, &q_sweep, params, on_swept, s);
+    cf_db_query(s->w->background_db, &q_sweep, params, on_swept, s);
     const char *digest[] = {s->digest};
-    cf_db_query(s->w->db, &q_digests, digest, on_digests, s);
+    cf_db_query(s->w->background_db, &q_digests, digest, on_digests, s);
 }
 
 struct cf_sweep *cf_sweep_create(struct cf_worker *w)

@@ -1,10 +1,11 @@
 /*
- * sweep: the response commitment's timer (SPEC section 7). One worker runs
- * cf_response_sweep (schema/0008) every CONFER_SWEEP_INTERVAL seconds on its own
- * loop and database pool. The SQL function holds a transaction-level advisory
- * lock, so with several servers on one database one sweep runs at a time, and
- * each clock is notified once (it records when). The same timer queues the daily
- * email digests that are due (cf_email_digests, schema/0010), under its own lock.
+ * sweep: the response commitment's timer (SPEC section 7). Worker 0 runs
+ * cf_response_sweep (schema/0008) every CONFER_SWEEP_INTERVAL seconds on its loop,
+ * over its background connection (not the requests' pool). The SQL function holds
+ * a transaction-level advisory lock, so with several servers on one database one
+ * sweep runs at a time, and each clock is notified once (it records when). The same
+ * timer queues the daily email digests that are due (cf_email_digests, schema/0010),
+ * under its own lock.
  */
 #ifndef CF_SWEEP_H
 #define CF_SWEEP_H

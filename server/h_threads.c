@@ -91,12 +91,6 @@ static const struct cf_sql_error write_errors[] = {
 
 /* ---- small helpers ---- */
 
-static int tag_valid(const char *s)
-{
-    size_t n = strlen(s);
-    return n >= 1 && n <= 30 && s[strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-")] == '\0';
-}
-
 static const char *const kinds[] = {"discussion", "case", "question", NULL};
 static const char *const statuses[] = {"open", "resolved", "closed", NULL};
 static const char *const sorts[] = {"latest", "created", "top", NULL};
@@ -118,7 +112,7 @@ static char *body_tags(struct cf_request *req, json_t **errors)
     out[len++] = '{';
     for (size_t i = 0; i < json_array_size(v); i++) {
         const char *t = json_string_value(json_array_get(v, i));
-        if (t == NULL || !tag_valid(t)) {
+        if (t == NULL || !cf_tag_valid(t)) {
             cf_errors_add(errors, "tags", "invalid",
                           "each tag has 1 to 30 characters: a-z, 0-9 and hyphens");
             cf_free(out);
@@ -358,24 +352,17 @@ void cf_h_threads_list(struct cf_request *req)
         cf_query_one_of(req, "status", statuses, &status) < 0 ||
         cf_query_one_of(req, "kind", kinds, &kind) < 0)
         return;
-    const char *group = cf_request_query(req, "group");
-    char group_id[24];
-    if (group != NULL) {
-        char *end;
-        long long v = strtoll(group, &end, 10);
-        if (*group == '\0' || *end != '\0' || v < 1) {
-            cf_reply_problem(req, 400, "invalid_query", "group is a group's id");
-            return;
-        }
-        cf_id_text(group_id, v);
-    }
-    if (group != NULL && cf_request_query(req, "category") != NULL) {
+    char group_id[24], author_id[24];
+    int group = cf_query_id(req, "group", group_id, "group is a group's id");
+    if (group < 0)
+        return;
+    if (group && cf_request_query(req, "category") != NULL) {
         cf_reply_problem(req, 400, "invalid_query", "give a category or a group, not both");
         return;
     }
     const char *category = cf_request_query(req, "category");
     const char *tag = cf_request_query(req, "tag");
-    if (tag != NULL && !tag_valid(tag)) {
+    if (tag != NULL && !cf_tag_valid(tag)) {
         cf_reply_problem(req, 400, "invalid_query", "a tag has 1 to 30 characters: a-z, 0-9, -");
         return;
     }
@@ -383,17 +370,9 @@ void cf_h_threads_list(struct cf_request *req)
         cf_reply_problem(req, 400, "invalid_query", "category is an id or a slug");
         return;
     }
-    const char *author = cf_request_query(req, "author");
-    char author_id[24];
-    if (author != NULL) {
-        char *end;
-        long long v = strtoll(author, &end, 10);
-        if (*author == '\0' || *end != '\0' || v < 1) {
-            cf_reply_problem(req, 400, "invalid_query", "author is a member's id");
-            return;
-        }
-        cf_id_text(author_id, v);
-    }
+    int author = cf_query_id(req, "author", author_id, "author is a member's id");
+    if (author < 0)
+        return;
     char user[24];
     cf_id_text(user, req->auth.user_id);
     const char *params[] = {

@@ -17,6 +17,7 @@
 #include "alloc.h"
 #include "log.h"
 #include "password.h"
+#include "uri.h"
 
 extern const char *const cf_common_passwords;
 extern const size_t cf_common_passwords_len;
@@ -402,14 +403,6 @@ int cf_password_is_common(const char *s)
     return bsearch(&key, common, ncommon, sizeof(char *), cmp_str) != NULL;
 }
 
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
 /* "aaaaaaaaaaaa", "abcabcabcabc", "12121212121212": a unit of up to 4 bytes repeated. */
 static int is_repetitive(const char *s)
 {
@@ -438,7 +431,7 @@ static int contains_ci(const char *hay, const char *needle, size_t nlen)
 int cf_password_check(const char *password, const char *email, const char *name, const char **code,
                       const char **message)
 {
-    size_t chars = utf8_chars(password);
+    size_t chars = cf_utf8_chars(password);
     if (chars < 12) {
         *code = "too_short";
         *message = "use at least 12 characters";

@@ -3,6 +3,7 @@
  * through send_reply(), which owns the security headers, the metrics and
  * the access-log line, so no path can forget them.
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +112,28 @@ int cf_query_one_of(struct cf_request *req, const char *key, const char *const *
         }
     cf_reply_problem(req, 400, "invalid_query", "%s is not a valid value of %s", s, key);
     return -1;
+}
+
+int cf_query_id(struct cf_request *req, const char *key, char out[24], const char *message)
+{
+    const char *s = cf_request_query(req, key);
+    out[0] = '\0';
+    if (s == NULL)
+        return 0;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (*s < '0' || *s > '9' || *end != '\0' || v < 1 || v == LLONG_MAX) {
+        cf_reply_problem(req, 400, "invalid_query", "%s", message);
+        return -1;
+    }
+    cf_id_text(out, v);
+    return 1;
+}
+
+int cf_tag_valid(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n <= 30 && s[strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-")] == '\0';
 }
 
 int cf_one_of(const char *s, const char *const *list)
@@ -408,14 +431,6 @@ void cf_reply_rate_limited(struct cf_request *req, int retry_after)
     cf_reply_problem(req, 429, "rate_limited", "too many attempts; try again in %s seconds", value);
 }
 
-static size_t utf8_length(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
 const char *cf_json_string(json_t *obj, const char *key, const char *field, size_t min_chars,
                            size_t max_chars, json_t **errors)
 {
@@ -449,7 +464,7 @@ const char *cf_json_string(json_t *obj, const char *key, const char *field, size
     }
     json_object_set_new(obj, key, json_stringn(s + start, end - start));
     const char *t = json_string_value(json_object_get(obj, key));
-    size_t chars = utf8_length(t);
+    size_t chars = cf_utf8_chars(t);
     if (chars < min_chars) {
         char msg[64];
         snprintf(msg, sizeof(msg), "must have at least %zu characters", min_chars);

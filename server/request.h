@@ -140,6 +140,13 @@ json_t *cf_request_sql_outcome(struct cf_request *req, const struct cf_db_result
 
 #define CF_CURSOR_TEXT (CF_CURSOR_MAX_PARTS * 21 + 3)
 
+/* An optional ?key= that must be a positive id: 1 (out: the id as text), 0 when absent,
+ * or -1 after answering 400 invalid_query with message. */
+int cf_query_id(struct cf_request *req, const char *key, char out[24], const char *message);
+
+/* 1 when s is a tag: 1 to 30 characters of [a-z0-9-]. */
+int cf_tag_valid(const char *s);
+
 /* 1 when s is one of list (NULL-terminated); 0 for NULL. */
 int cf_one_of(const char *s, const char *const *list);
 /* An optional query value that must be one of list: 0 (*out the value or NULL), or -1

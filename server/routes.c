@@ -48,6 +48,8 @@ const struct cf_route cf_routes[] = {
      CF_ROUTE_JSON_BODY | CF_ROUTE_WHILE_SUSPENDED | CF_ROUTE_BEFORE_GUIDELINES},
     {CF_POST, "/api/v1/privacy/check", cf_h_privacy_check, CF_AUTH_USER,
      CF_ROUTE_JSON_BODY | CF_ROUTE_WHILE_SUSPENDED | CF_ROUTE_BEFORE_GUIDELINES},
+    /* search and live updates */
+    {CF_GET, "/api/v1/search", cf_h_search, CF_AUTH_USER, 0},
     /* the response commitment */
     {CF_GET, "/api/v1/responses/pending", cf_h_responses_pending, CF_AUTH_USER,
      CF_ROUTE_WHILE_SUSPENDED | CF_ROUTE_BEFORE_GUIDELINES},

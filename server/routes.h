@@ -63,6 +63,9 @@ void cf_h_preview(struct cf_request *req);
 void cf_h_privacy_check(struct cf_request *req);
 void cf_h_conversation_create(struct cf_request *req);
 
+/* h_search.c */
+void cf_h_search(struct cf_request *req);
+
 /* h_moderation.c */
 void cf_h_flag_create(struct cf_request *req);
 void cf_h_moderation_queue(struct cf_request *req);

@@ -194,3 +194,11 @@ void cf_query_free(struct cf_query *q)
     }
     q->count = 0;
 }
+
+size_t cf_utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}

@@ -31,6 +31,8 @@ struct cf_query {
 /* 1 when s[0..len) is well-formed UTF-8 (no overlong forms, surrogates or values
  * past U+10FFFF), else 0. */
 int cf_utf8_valid(const char *s, size_t len);
+/* The characters (code points) of valid UTF-8 s. */
+size_t cf_utf8_chars(const char *s);
 
 /*
  * Decodes the path part of a request target into out (outsize >= len + 1):

@@ -52,6 +52,9 @@ enum {
     S_RETRY_MAX,
     S_RETRY_ATTEMPTS,
     S_DIGEST_INTERVAL,
+    S_SSE_HEARTBEAT,
+    S_SSE_BUFFER,
+    S_SSE_MAX,
     S_EMAIL,
     S_NAME,
     S_NETWORK,
@@ -94,6 +97,9 @@ static const struct setting settings[S_COUNT] = {
     [S_RETRY_MAX] = {"--retry-max", "CONFER_RETRY_MAX", 1, 1, 86400},
     [S_RETRY_ATTEMPTS] = {"--retry-attempts", "CONFER_RETRY_ATTEMPTS", 1, 1, 100},
     [S_DIGEST_INTERVAL] = {"--digest-interval", "CONFER_DIGEST_INTERVAL", 1, 1, 604800},
+    [S_SSE_HEARTBEAT] = {"--sse-heartbeat", "CONFER_SSE_HEARTBEAT", 1, 1, 3600},
+    [S_SSE_BUFFER] = {"--sse-buffer", "CONFER_SSE_BUFFER", 1, 4096, 64 * 1024 * 1024},
+    [S_SSE_MAX] = {"--sse-max", "CONFER_SSE_MAX", 1, 0, 1000000},
     [S_EMAIL] = {"--email", NULL, 0, 0, 0},
     [S_NAME] = {"--name", NULL, 0, 0, 0},
     [S_NETWORK] = {"--network", NULL, 0, 0, 0},
@@ -321,6 +327,15 @@ static int apply(struct cf_config *cfg, int which, const char *value, const char
     case S_DIGEST_INTERVAL:
         cfg->digest_interval_s = iv;
         break;
+    case S_SSE_HEARTBEAT:
+        cfg->sse_heartbeat_s = iv;
+        break;
+    case S_SSE_BUFFER:
+        cfg->sse_buffer = (size_t)iv;
+        break;
+    case S_SSE_MAX:
+        cfg->sse_max = iv;
+        break;
     case S_EMAIL:
         set_string(&cfg->arg_email, value);
         break;
@@ -377,6 +392,9 @@ static void defaults(struct cf_config *cfg)
     cfg->retry_max_s = 24 * 3600;
     cfg->retry_attempts = 16;
     cfg->digest_interval_s = 24 * 3600;
+    cfg->sse_heartbeat_s = 25;
+    cfg->sse_buffer = 256 * 1024;
+    cfg->sse_max = 20000;
 }
 
 int cf_config_load(struct cf_config *cfg, int argc, const char *const *argv, char *err,

@@ -58,6 +58,9 @@ struct cf_config {
     int retry_max_s;        /* the longest delay between attempts */
     int retry_attempts;     /* attempts before a delivery is given up */
     int digest_interval_s;  /* between one member's email digests */
+    int sse_heartbeat_s;    /* between comments on an idle event stream */
+    size_t sse_buffer;      /* bytes waiting for one event-stream client before it is dropped */
+    int sse_max;            /* event streams one process holds at most */
     /* command-line only: confer admin create / confer invite */
     char *arg_email, *arg_name, *arg_network, *arg_role, *arg_profession;
 };

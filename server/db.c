@@ -117,6 +117,9 @@ struct cf_db_pool {
     struct event *queue_timer;
     struct job_list done; /* failed jobs awaiting their callback */
     struct event *done_ev;
+    void (*on_notify)(const char *channel, const char *payload, void *arg);
+    void (*on_ready)(struct cf_db_pool *pool, void *arg);
+    void *arg;
     int ready;
     int last_connect_failed;
     int closing;
@@ -362,6 +365,17 @@ static void conn_complete_head(struct conn *c)
     job_finish(j);
 }
 
+/* Hands over the NOTIFY messages libpq has parsed. */
+static void conn_notifies(struct conn *c)
+{
+    PGnotify *note;
+    while ((note = PQnotifies(c->pg)) != NULL) {
+        if (c->pool->on_notify != NULL)
+            c->pool->on_notify(note->relname, note->extra, c->pool->arg);
+        PQfreemem(note);
+    }
+}
+
 static void conn_on_read(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
@@ -371,6 +385,7 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
         conn_broken(c, PQerrorMessage(c->pg));
         return;
     }
+    conn_notifies(c);
     c->in_read = 1;
     while (!c->broken_pending && !PQisBusy(c->pg)) {
         PGresult *r = PQgetResult(c->pg);
@@ -422,6 +437,7 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
         }
     }
     c->in_read = 0;
+    conn_notifies(c); /* parsed while reading results */
     if (c->broken_pending || PQstatus(c->pg) == CONNECTION_BAD) {
         conn_broken(c, c->broken_pending ? "unexpected result order" : PQerrorMessage(c->pg));
         return;
@@ -517,6 +533,8 @@ static void conn_ready(struct conn *c)
     c->state = CONN_READY;
     pool->ready++;
     pool->last_connect_failed = 0;
+    if (pool->on_ready != NULL)
+        pool->on_ready(pool, pool->arg);
     pool_pump(pool);
     update_stats(pool);
 }
@@ -682,6 +700,9 @@ struct cf_db_pool *cf_db_pool_create(struct event_base *base, const struct cf_db
     pool->base = base;
     pool->conninfo = cf_strdup(opts->conninfo);
     pool->pipeline = opts->pipeline;
+    pool->on_notify = opts->on_notify;
+    pool->on_ready = opts->on_ready;
+    pool->arg = opts->arg;
     pool->queue_max = opts->queue_max;
     pool->queue_timeout_ms = opts->queue_timeout_ms > 0 ? opts->queue_timeout_ms : 5000;
     pool->nconns = opts->connections;

@@ -59,15 +59,20 @@ struct cf_db_result {
 
 typedef void (*cf_db_cb)(struct cf_db_result *r, void *arg);
 
+struct cf_db_pool;
+
 struct cf_db_pool_options {
     const char *conninfo;
     int connections;
     int pipeline;         /* jobs in flight per connection */
     int queue_max;        /* jobs waiting for a connection before 503 */
     int queue_timeout_ms; /* a queued job older than this fails with 503 */
+    /* optional: called from the loop for every NOTIFY received (after LISTEN), and
+     * each time a connection becomes ready (first connect and every reconnect) */
+    void (*on_notify)(const char *channel, const char *payload, void *arg);
+    void (*on_ready)(struct cf_db_pool *pool, void *arg);
+    void *arg;
 };
-
-struct cf_db_pool;
 
 /* Creates a pool on base and starts connecting. Returns NULL only on bad options. */
 struct cf_db_pool *cf_db_pool_create(struct event_base *base,

@@ -128,5 +128,22 @@ void cf_h_metrics(struct cf_request *req)
                                 channels[c], atomic_load_explicit(v, memory_order_relaxed));
         }
     }
+    struct cf_live_stats *l = &srv->live_stats;
+    evbuffer_add_printf(
+        out,
+        "# HELP confer_sse_subscribers Event streams open on this server.\n"
+        "# TYPE confer_sse_subscribers gauge\nconfer_sse_subscribers %ld\n"
+        "# HELP confer_sse_events_total Events written to event streams.\n"
+        "# TYPE confer_sse_events_total counter\nconfer_sse_events_total %ld\n"
+        "# HELP confer_sse_dropped_total Event streams closed because their client did not "
+        "read.\n"
+        "# TYPE confer_sse_dropped_total counter\nconfer_sse_dropped_total %ld\n"
+        "# HELP confer_sse_listening Whether this server LISTENs for live events (1) or is "
+        "reconnecting (0).\n"
+        "# TYPE confer_sse_listening gauge\nconfer_sse_listening %d\n",
+        atomic_load_explicit(&l->subscribers, memory_order_relaxed),
+        atomic_load_explicit(&l->events, memory_order_relaxed),
+        atomic_load_explicit(&l->dropped, memory_order_relaxed),
+        atomic_load_explicit(&l->listening, memory_order_relaxed));
     cf_reply_buffer(req, 200, "text/plain; version=0.0.4; charset=utf-8", out, 1);
 }

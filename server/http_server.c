@@ -307,6 +307,7 @@ static void on_shutdown(evutil_socket_t fd, short what, void *arg)
     w->shutting_down = 1;
     cf_sweep_stop(w->sweep);
     cf_outbox_stop(w->outbox); /* deliveries under way finish and are recorded */
+    cf_live_hub_stop(w->live); /* event streams end; their clients reconnect elsewhere */
     if (w->bound != NULL) {
         evhttp_del_accept_socket(w->http, w->bound); /* closes the listening socket */
         w->bound = NULL;
@@ -347,6 +348,8 @@ static void *worker_main(void *arg)
     w->background_db = NULL;
     cf_outbox_free(w->outbox);
     w->outbox = NULL;
+    cf_live_listener_free(w->listener); /* NULL but on worker 0 */
+    w->listener = NULL;
     evhttp_free(w->http);
     w->http = NULL;
     cf_log_flush(&w->log);
@@ -422,6 +425,7 @@ static void worker_setup(struct cf_worker *w)
     };
     w->db = cf_db_pool_create(w->base, &opts);
     w->hash = cf_password_client_new(w->base);
+    w->live = cf_live_hub_create(w);
     w->shutdown_ev = event_new(w->base, -1, 0, on_shutdown, w);
     w->drain_timer = event_new(w->base, -1, 0, on_drain_timeout, w);
     w->log_timer = event_new(w->base, -1, EV_PERSIST, on_log_timer, w);
@@ -438,6 +442,7 @@ static void worker_setup(struct cf_worker *w)
         w->background_db = cf_db_pool_create(w->base, &background);
         w->sweep = cf_sweep_create(w);
         w->outbox = cf_outbox_create(w, &w->server->outbox_stats);
+        w->listener = cf_live_listener_create(w);
     }
 }
 
@@ -519,6 +524,8 @@ int cf_server_run(const struct cf_config *cfg)
         event_free(w->drain_timer);
         event_free(w->log_timer);
         cf_sweep_free(w->sweep);
+        /* here, once every loop has stopped: worker 0's listener rings every hub */
+        cf_live_hub_free(w->live);
         event_base_free(w->base);
     }
     opened = 0; /* the listeners were closed by their workers */

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "live.h"
 #include "log.h"
 #include "metrics.h"
 #include "outbox.h"
@@ -43,8 +44,10 @@ struct cf_worker {
     struct event *log_timer;
     struct event *shutdown_ev;
     struct event *drain_timer;
-    struct cf_sweep *sweep;   /* the response sweep's timer, on worker 0 */
-    struct cf_outbox *outbox; /* the email and webhook delivery worker, on worker 0 */
+    struct cf_sweep *sweep;            /* the response sweep's timer, on worker 0 */
+    struct cf_outbox *outbox;          /* the email and webhook delivery worker, on worker 0 */
+    struct cf_live_hub *live;          /* this worker's event streams */
+    struct cf_live_listener *listener; /* worker 0: LISTEN for live events, rings the hubs */
     int shutting_down;
     _Atomic long inflight; /* requests dispatched and not yet answered (read by /metrics) */
     long writing;          /* answers not yet fully written to their socket */
@@ -58,6 +61,7 @@ struct cf_server {
     char *web_root; /* realpath of the static root, or NULL when missing */
     char request_id_prefix[9];
     struct cf_outbox_stats outbox_stats;
+    struct cf_live_stats live_stats;
 };
 
 /* Runs the server until SIGTERM or SIGINT; returns the process exit status. */

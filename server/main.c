@@ -89,7 +89,14 @@ static const char usage_delivery[] =
     "  --retry-attempts N      CONFER_RETRY_ATTEMPTS    attempts before a delivery fails\n"
     "                                                   (default 16)\n"
     "  --digest-interval S     CONFER_DIGEST_INTERVAL   between a member's email digests\n"
-    "                                                   (default 86400: daily)\n";
+    "                                                   (default 86400: daily)\n"
+    "  --sse-heartbeat S       CONFER_SSE_HEARTBEAT     comment on an idle event stream\n"
+    "                                                   (default 25)\n"
+    "  --sse-buffer BYTES      CONFER_SSE_BUFFER        unsent bytes of one event-stream\n"
+    "                                                   client before it is dropped\n"
+    "                                                   (default 262144)\n"
+    "  --sse-max N             CONFER_SSE_MAX           event streams per process\n"
+    "                                                   (default 20000)\n";
 
 int main(int argc, char **argv)
 {

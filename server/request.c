@@ -187,9 +187,8 @@ static void on_reply_written(struct evhttp_request *evreq, void *arg)
     cf_worker_request_done(w);
 }
 
-/* Sends the reply, records it and frees req. buf may be NULL; it is consumed. */
-static void send_reply(struct cf_request *req, int status, const char *content_type,
-                       struct evbuffer *buf, int api)
+/* The headers every answer carries. */
+static void add_common_headers(struct cf_request *req, const char *content_type, int api)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(req->ev);
     struct cf_worker *w = req->worker;
@@ -215,24 +214,12 @@ static void send_reply(struct cf_request *req, int status, const char *content_t
         evhttp_add_header(h, "Content-Type", content_type);
     if (req->close_connection || w->shutting_down)
         evhttp_add_header(h, "Connection", "close");
+}
 
-    size_t bytes = buf ? evbuffer_get_length(buf) : 0;
-    if (req->method == CF_HEAD && buf != NULL) {
-        /* HEAD: the headers of the GET, no body. */
-        char len[32];
-        snprintf(len, sizeof(len), "%zu", bytes);
-        evhttp_add_header(h, "Content-Length", len);
-        evbuffer_drain(buf, bytes);
-        bytes = 0;
-    }
-    if (evhttp_request_get_connection(req->ev) != NULL) {
-        w->writing++;
-        evhttp_request_set_on_complete_cb(req->ev, on_reply_written, w);
-    }
-    evhttp_send_reply(req->ev, status, cf_status_title(status), buf);
-    if (buf)
-        evbuffer_free(buf);
-
+/* Records an answer sent (metrics, access log) and frees req. */
+static void record_reply(struct cf_request *req, int status, size_t bytes)
+{
+    struct cf_worker *w = req->worker;
     struct timespec end;
     clock_gettime(CLOCK_MONOTONIC, &end);
     double seconds =
@@ -251,6 +238,42 @@ static void send_reply(struct cf_request *req, int status, const char *content_t
     cf_request_free(req);
     w->inflight--;
     cf_worker_request_done(w);
+}
+
+/* Sends the reply, records it and frees req. buf may be NULL; it is consumed. */
+static void send_reply(struct cf_request *req, int status, const char *content_type,
+                       struct evbuffer *buf, int api)
+{
+    struct cf_worker *w = req->worker;
+    add_common_headers(req, content_type, api);
+    size_t bytes = buf ? evbuffer_get_length(buf) : 0;
+    if (req->method == CF_HEAD && buf != NULL) {
+        /* HEAD: the headers of the GET, no body. */
+        char len[32];
+        snprintf(len, sizeof(len), "%zu", bytes);
+        evhttp_add_header(evhttp_request_get_output_headers(req->ev), "Content-Length", len);
+        evbuffer_drain(buf, bytes);
+        bytes = 0;
+    }
+    if (evhttp_request_get_connection(req->ev) != NULL) {
+        w->writing++;
+        evhttp_request_set_on_complete_cb(req->ev, on_reply_written, w);
+    }
+    evhttp_send_reply(req->ev, status, cf_status_title(status), buf);
+    if (buf)
+        evbuffer_free(buf);
+    record_reply(req, status, bytes);
+}
+
+struct evhttp_request *cf_reply_stream(struct cf_request *req, const char *content_type)
+{
+    struct evhttp_request *ev = req->ev;
+    add_common_headers(req, content_type, 1);
+    /* nginx would otherwise hold the stream in its buffers */
+    evhttp_add_header(evhttp_request_get_output_headers(ev), "X-Accel-Buffering", "no");
+    evhttp_send_reply_start(ev, 200, cf_status_title(200));
+    record_reply(req, 200, 0);
+    return ev;
 }
 
 void cf_reply_buffer(struct cf_request *req, int status, const char *content_type,

@@ -79,6 +79,14 @@ void cf_reply_buffer(struct cf_request *req, int status, const char *content_typ
                      struct evbuffer *buf, int api);
 
 /*
+ * Starts a 200 answer of unknown length (an event stream) with the headers of every
+ * answer, records it (metrics and access log count the start) and frees req. The
+ * caller owns the returned request: it writes with evhttp_send_reply_chunk and ends
+ * with evhttp_send_reply_end (server/live.c).
+ */
+struct evhttp_request *cf_reply_stream(struct cf_request *req, const char *content_type);
+
+/*
  * Runs stmt, whose single row and column is the JSON answer built by
  * PostgreSQL, and replies with it: 200 (or `status`), 404 `not_found` when the
  * statement returns no row or NULL, and the mapped error when it fails.

@@ -2,6 +2,7 @@
  * routes: the route table. One line per method and path; the table's order
  * is also the order of the metrics slots. Every API path is under /api/v1.
  */
+#include "live.h"
 #include "metrics.h"
 #include "routes.h"
 
@@ -50,6 +51,7 @@ const struct cf_route cf_routes[] = {
      CF_ROUTE_JSON_BODY | CF_ROUTE_WHILE_SUSPENDED | CF_ROUTE_BEFORE_GUIDELINES},
     /* search and live updates */
     {CF_GET, "/api/v1/search", cf_h_search, CF_AUTH_USER, 0},
+    {CF_GET, "/api/v1/events", cf_h_events, CF_AUTH_USER, 0},
     /* the response commitment */
     {CF_GET, "/api/v1/responses/pending", cf_h_responses_pending, CF_AUTH_USER,
      CF_ROUTE_WHILE_SUSPENDED | CF_ROUTE_BEFORE_GUIDELINES},

@@ -26,8 +26,8 @@ struct cf_sweep {
 
 static struct cf_db_stmt q_sweep =
     CF_DB_STMT("response_sweep", "SELECT cf_response_sweep($1, $2)", 2);
-static struct cf_db_stmt q_digests =
-    CF_DB_STMT("email_digests", "SELECT cf_email_digests($1), cf_outbox_prune()", 1);
+static struct cf_db_stmt q_digests = CF_DB_STMT(
+    "email_digests", "SELECT cf_email_digests($1), cf_outbox_prune(), cf_live_prune()", 1);
 
 static void on_swept(struct cf_db_result *r, void *arg)
 {

@@ -85,6 +85,116 @@ def raw_exchange(port, data, timeout=5.0):
         return b"".join(chunks)
 
 
+class EventStream:
+    """A Server-Sent Events client on a raw socket: the response's status and headers,
+    then events ({"id", "event", "data"}; comments as {"comment"}) parsed from the
+    chunked body as they arrive."""
+
+    def __init__(self, port, path, token=None, last_event_id=None, rcvbuf=None, timeout=10):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout)
+        self.sock.connect(("127.0.0.1", port))
+        head = [f"GET {path} HTTP/1.1", "Host: 127.0.0.1", "Accept: text/event-stream"]
+        if token:
+            head.append(f"Authorization: Bearer {token}")
+        if last_event_id is not None:
+            head.append(f"Last-Event-ID: {last_event_id}")
+        self.sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+        self.raw = b""
+        self.body = b""
+        self.closed = False
+        while b"\r\n\r\n" not in self.raw:
+            self._recv()
+            if self.closed:
+                raise ConnectionError("closed before the headers")
+        head, self.raw = self.raw.split(b"\r\n\r\n", 1)
+        lines = head.decode().split("\r\n")
+        self.status = int(lines[0].split()[1])
+        self.headers = {k.strip().lower(): v.strip() for k, v in
+                        (x.split(":", 1) for x in lines[1:])}
+        self.chunked = self.headers.get("transfer-encoding") == "chunked"
+        if self.status != 200:  # a problem+json answer: read it whole
+            n = int(self.headers.get("content-length", "0"))
+            while len(self.raw) < n and not self.closed:
+                self._recv()
+            self.problem = json.loads(self.raw[:n] or b"{}")
+
+    def _recv(self):
+        try:
+            c = self.sock.recv(65536)
+        except ConnectionResetError:
+            c = b""
+        if not c:
+            self.closed = True
+        self.raw += c
+
+    def _dechunk(self):
+        if not self.chunked:
+            self.body += self.raw
+            self.raw = b""
+            return
+        while b"\r\n" in self.raw:
+            size_line, rest = self.raw.split(b"\r\n", 1)
+            size = int(size_line.split(b";")[0], 16)
+            if len(rest) < size + 2:
+                return
+            if size == 0:
+                self.raw = b""
+                self.closed = True  # the stream's end
+                return
+            self.body += rest[:size]
+            self.raw = rest[size + 2:]
+
+    def next(self, timeout=10, comments=False):
+        """The next event (a dict), or None when the stream ends or timeout passes."""
+        deadline = time.time() + timeout
+        while True:
+            self._dechunk()
+            while b"\n\n" in self.body:
+                block, self.body = self.body.split(b"\n\n", 1)
+                ev = {}
+                for line in block.decode().split("\n"):
+                    if line.startswith(":"):
+                        ev["comment"] = line[1:].strip()
+                        continue
+                    k, _, v = line.partition(":")
+                    v = v[1:] if v.startswith(" ") else v
+                    ev[k] = ev[k] + "\n" + v if k == "data" and "data" in ev else v
+                if "retry" in ev:
+                    self.retry = int(ev.pop("retry"))
+                if not ev or ("comment" in ev and not comments):
+                    continue
+                if "data" in ev and ev.get("event") not in (None, "resync"):
+                    ev["json"] = json.loads(ev["data"])
+                return ev
+            if self.closed:
+                return None
+            left = deadline - time.time()
+            if left <= 0:
+                return None
+            self.sock.settimeout(left)
+            try:
+                self._recv()
+            except socket.timeout:
+                return None
+
+    def events(self, n, timeout=10):
+        """The next n events (fewer if the stream ends or times out)."""
+        out = []
+        deadline = time.time() + timeout
+        while len(out) < n:
+            ev = self.next(timeout=max(0.01, deadline - time.time()))
+            if ev is None:
+                break
+            out.append(ev)
+        return out
+
+    def close(self):
+        self.sock.close()
+
+
 class Server:
     """A confer process on a free port; its stderr (the JSON log) goes to a file."""
 
@@ -134,6 +244,9 @@ class Server:
 
     def get(self, path, **kw):
         return request(self.port, "GET", path, **kw)
+
+    def events(self, path="/api/v1/events", client=None, **kw):
+        return EventStream(self.port, path, token=client.token if client else None, **kw)
 
     def log_text(self):
         with open(self.log_path, "rb") as f:

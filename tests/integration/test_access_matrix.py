@@ -4,6 +4,8 @@ forum, a group, a conversation), asserting the exact status. The expected status
 from the rules below, written once as SPEC section 2 states them; the cases are generated
 from them, not copied by hand. This is what shows that no clinical conversation leaks."""
 import itertools
+import random
+import string
 
 import pytest
 
@@ -12,6 +14,8 @@ from harness import DATABASE_URL, Client, create_admin, psql, register
 CALLERS = ["anonymous", "member_outside", "author", "mentor", "coordinator_network",
            "coordinator_other", "moderator", "admin", "suspended"]
 SPACES = ["forum", "group", "conversation"]
+# this run's own word, so that search never finds another run's posts
+NONCE = "zq" + "".join(random.choice(string.ascii_lowercase) for _ in range(8))
 
 
 # ---- the rules (SPEC section 2) ------------------------------------------------------
@@ -133,7 +137,14 @@ def world(server):
         t, first = new_thread(space)
         answer = c["mentor"].call("POST", f"/api/v1/threads/{t['id']}/posts",
                                   body={"body": "The mentor's answer."}).json()
-        spaces[space] = {"thread": t, "first": first, "answer": answer, "group": g}
+        # words for search: one in a visible post, one in a post hidden by moderation
+        visible = c["author"].call("POST", f"/api/v1/threads/{t['id']}/posts",
+                                   body={"body": f"Matrixvisible {space}word {NONCE}."}).json()
+        hidden = c["author"].call("POST", f"/api/v1/threads/{t['id']}/posts",
+                                  body={"body": f"Matrixhidden {space}word {NONCE}."}).json()
+        psql(DATABASE_URL, f"UPDATE posts SET state = 'hidden' WHERE id = {hidden['id']}")
+        spaces[space] = {"thread": t, "first": first, "answer": answer, "group": g,
+                         "visible": visible, "hidden": hidden}
     psql(DATABASE_URL, "UPDATE users SET suspended_until = now() + interval '30 days' "
          f"WHERE id = {c['suspended'].id}")
     return c, spaces
@@ -248,6 +259,40 @@ def test_lists_show_exactly_what_one_may_read(server, world, caller):
             assert reads(caller, space), (caller, space)
 
 
+@pytest.mark.parametrize("caller,space", list(itertools.product(CALLERS, SPACES)))
+def test_search_finds_exactly_what_one_may_read(server, world, caller, space):
+    """Search decides access in its query: a visible post is found by whoever reads its
+    thread, a hidden one by whoever moderates it, and nobody else learns of either."""
+    c, spaces = world
+    s = spaces[space]
+    found = {}
+    for word in ("matrixvisible", "matrixhidden"):
+        r = call(server, c, caller, "GET", f"/api/v1/search?q={word}+{space}word+{NONCE}")
+        if caller == "anonymous":
+            assert r.status == 401
+            return
+        assert r.status == 200, r
+        found[word] = [x["post_id"] for x in r.json()["items"]]
+    assert found["matrixvisible"] == ([s["visible"]["id"]] if reads(caller, space) else [])
+    assert found["matrixhidden"] == ([s["hidden"]["id"]] if moderates(caller, space) else [])
+
+
+@pytest.mark.parametrize("caller,space", list(itertools.product(CALLERS, SPACES)))
+def test_live_events_subscribe_as_one_reads(server, world, caller, space):
+    """GET /events?thread= answers a stream to whoever reads the thread, 404 otherwise."""
+    c, spaces = world
+    tid = spaces[space]["thread"]["id"]
+    es = server.events(f"/api/v1/events?thread={tid}", None if caller == "anonymous"
+                       else c[caller])
+    try:
+        want = 401 if caller == "anonymous" else 200 if reads(caller, space) else 404
+        assert es.status == want, (caller, space, es.status)
+        if want == 404:
+            assert es.problem["code"] == "not_found"
+    finally:
+        es.close()
+
+
 def test_the_matrix_covers_every_thread_and_post_endpoint():
     """A new thread or post route must join the matrix (or this list of exceptions)."""
     from test_openapi import routes_in_code
@@ -260,6 +305,7 @@ def test_the_matrix_covers_every_thread_and_post_endpoint():
         ("DELETE", "/api/v1/posts/{id}"), ("PATCH", "/api/v1/threads/{id}"),
         ("POST", "/api/v1/threads/{id}/answer"), ("POST", "/api/v1/posts/{id}/hide"),
         ("POST", "/api/v1/posts/{id}/flags"), ("POST", "/api/v1/posts/{id}/revisions/{n}/redact"),
+        ("GET", "/api/v1/search"), ("GET", "/api/v1/events"),
     }
     # undoing what the matrix does (same checks), or lists of one's own
     exceptions = {
@@ -270,5 +316,5 @@ def test_the_matrix_covers_every_thread_and_post_endpoint():
     }
     routes = {(m.upper(), p) for m, p in routes_in_code()
               if p.startswith("/api/v1/threads") or p.startswith("/api/v1/posts")
-              or p == "/api/v1/me/bookmarks"}
+              or p in ("/api/v1/me/bookmarks", "/api/v1/search", "/api/v1/events")}
     assert routes - covered - exceptions == set(), routes - covered - exceptions

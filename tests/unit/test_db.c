@@ -77,7 +77,11 @@ static int setup(void **state)
     (void)state;
     blocking_sql("DROP TABLE IF EXISTS cf_test_db; CREATE TABLE cf_test_db (k int PRIMARY KEY)");
     L.base = event_base_new();
-    struct cf_db_pool_options opts = {url, 2, 8, 1000, 5000};
+    struct cf_db_pool_options opts = {.conninfo = url,
+                                      .connections = 2,
+                                      .pipeline = 8,
+                                      .queue_max = 1000,
+                                      .queue_timeout_ms = 5000};
     L.pool = cf_db_pool_create(L.base, &opts);
     return 0;
 }
@@ -226,7 +230,11 @@ static void an_unreachable_database_fails_jobs_with_503(void **state)
 {
     (void)state;
     struct event_base *base = event_base_new();
-    struct cf_db_pool_options opts = {"postgresql://confer@127.0.0.1:1/none", 1, 4, 10, 2000};
+    struct cf_db_pool_options opts = {.conninfo = "postgresql://confer@127.0.0.1:1/none",
+                                      .connections = 1,
+                                      .pipeline = 4,
+                                      .queue_max = 10,
+                                      .queue_timeout_ms = 2000};
     struct loop saved = L;
     L.base = base;
     L.pool = cf_db_pool_create(base, &opts);

@@ -55,9 +55,11 @@ BEGIN
         RETURN NULL;
     END IF;
     -- the streams' locks, in one order for every transaction (thread streams: class
-    -- 1, member streams: class 2), held until the commit is written
+    -- 1, member streams: class 2), held until the commit is written. Streams share
+    -- 256 locks per class, so that a commit notifying thousands of members takes at
+    -- most 256 locks (two streams sharing one are only ordered together).
     FOR k IN SELECT DISTINCT CASE WHEN x.thread_id IS NOT NULL THEN 1 ELSE 2 END AS c,
-                             (coalesce(x.thread_id, x.user_id) % 2147483647)::integer AS id
+                             (coalesce(x.thread_id, x.user_id) % 256)::integer AS id
              FROM live_events x WHERE x.xid = me AND x.seq IS NULL ORDER BY 1, 2 LOOP
         PERFORM pg_advisory_xact_lock(k.c + 77000, k.id);
     END LOOP;
@@ -202,8 +204,11 @@ BEGIN
     SELECT coalesce(array_agg(s.id), '{}') INTO live FROM sessions s
     WHERE s.id = ANY (p_sessions) AND s.ended_at IS NULL AND s.expires_at > now()
       AND s.last_seen_at > now() - make_interval(secs => p_idle);
+    -- never waits for a request touching the same session (auth.c's touch does the same)
     UPDATE sessions SET last_seen_at = now()
-    WHERE id = ANY (live) AND last_seen_at < now() - make_interval(secs => p_touch);
+    WHERE id IN (SELECT id FROM sessions WHERE id = ANY (live)
+                   AND last_seen_at < now() - make_interval(secs => p_touch)
+                 FOR UPDATE SKIP LOCKED);
     RETURN live;
 END $$;
 

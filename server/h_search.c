@@ -16,7 +16,8 @@
 static struct cf_db_stmt q_search = CF_DB_STMT(
     "search",
     "SELECT cf_search($1, $2, CASE WHEN $3::text IS NULL THEN NULL ELSE coalesce((SELECT id FROM "
-    "categories WHERE id::text = $3 OR slug = $3), -1) END, $4, $5, $6,"
+    "categories WHERE id::text = $3 OR slug = $3 ORDER BY id::text = $3 DESC LIMIT 1), -1) END,"
+    " $4, $5, $6,"
     " CASE WHEN length($7) = 10 THEN ($7 || 'T00:00:00Z')::timestamptz ELSE $7::timestamptz END,"
     " CASE WHEN length($8) = 10 THEN ($8 || 'T00:00:00Z')::timestamptz + interval '1 day'"
     " ELSE $8::timestamptz END, $9::bigint[], $10)",
@@ -66,7 +67,7 @@ static int date_valid(const char *s)
         return 1;
     int zh, zm;
     return (*p == '+' || *p == '-') && strlen(p) == 6 && digits(p + 1, 2, &zh) && p[3] == ':' &&
-           digits(p + 4, 2, &zm) && zh <= 23 && zm <= 59;
+           digits(p + 4, 2, &zm) && zh <= 15 && zm <= 59; /* PostgreSQL's range */
 }
 
 /* GET /search?q=&category=&group=&author=&tag=&from=&to= */

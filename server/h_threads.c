@@ -29,7 +29,8 @@
 static struct cf_db_stmt q_list = CF_DB_STMT(
     "thread_list",
     "SELECT cf_thread_list($1, CASE WHEN $2::text IS NULL THEN NULL ELSE coalesce((SELECT id FROM "
-    "categories WHERE id::text = $2 OR slug = $2), -1) END, $3, $4, $5, $6, $7, $8, "
+    "categories WHERE id::text = $2 OR slug = $2 ORDER BY id::text = $2 DESC LIMIT 1), -1) END,"
+    " $3, $4, $5, $6, $7, $8, "
     "$9::bigint[], $10)",
     10);
 static struct cf_db_stmt q_page =

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -33,6 +34,7 @@
 
 #define FETCH_LIMIT 200
 #define RETRY_MS 1000
+#define FETCHES_MAX 8 /* a hub's fetches in flight; more streams wait their turn */
 
 static struct cf_db_stmt q_listen = CF_DB_STMT("live_listen", "LISTEN confer_live", 0);
 static struct cf_db_stmt q_subscribe =
@@ -58,9 +60,12 @@ struct stream {
     struct sub *subs;
     int nsubs;
     int64_t wanted; /* the highest id rung for it */
+    int64_t after;  /* the fetch under way reads events after this id */
     int fetching;
     int again; /* fetch once more when the current fetch ends */
     int failed;
+    int waiting;          /* in the hub's queue of fetches to start */
+    struct stream *wnext; /* that queue */
 };
 
 struct sub {
@@ -73,6 +78,9 @@ struct sub {
     struct event *read_ev;
     int64_t user_id, session_id;
     int64_t cursor; /* the last id it has been given (or skipped) */
+    int paused;     /* its unsent output passed the limit: nothing more until it drains */
+    time_t paused_at;
+    unsigned checked; /* the session check that asked about it */
 };
 
 struct cf_live_hub {
@@ -89,7 +97,10 @@ struct cf_live_hub {
     struct sub *subs;
     long nsubs;
     int checking;
+    unsigned check; /* the session check under way */
     int stopping;
+    int fetches; /* in flight */
+    struct stream *wait_head, *wait_tail;
     struct evbuffer *scratch;
 };
 
@@ -161,7 +172,7 @@ static struct stream *stream_get(struct cf_live_hub *hub, char kind, int64_t key
 /* Frees s once nobody listens and no fetch will come back to it. */
 static void stream_release(struct stream *s)
 {
-    if (s->nsubs > 0 || s->fetching)
+    if (s->nsubs > 0 || s->fetching || s->waiting)
         return;
     struct cf_live_hub *hub = s->hub;
     struct stream **p = &hub->table[bucket(hub, s->kind, s->key)];
@@ -242,37 +253,57 @@ static void on_sub_readable(evutil_socket_t fd, short what, void *arg)
     sub_close(sub, END_CONNECTION);
 }
 
-/* Writes text to sub, or drops sub when its unsent output would pass the limit (one
- * event larger than the limit still goes to a client that has read everything).
- * Returns 0, or -1 when sub is gone. */
+static void stream_fetch(struct stream *s);
+
+/* evhttp has written everything queued for sub: a paused stream goes on, from its
+ * cursor, with the events it was not given. */
+static void on_drained(struct evhttp_connection *evcon, void *arg)
+{
+    struct sub *sub = arg;
+    (void)evcon;
+    if (sub->paused) {
+        sub->paused = 0;
+        stream_fetch(sub->stream);
+    }
+}
+
+/*
+ * Writes text to sub. When its unsent output would pass CONFER_SSE_BUFFER (one event
+ * larger than the limit still goes to a client that has read everything), sub is
+ * paused instead: it gets nothing more, its cursor stays, until evhttp has written
+ * what it holds (on_drained); a client that stays paused for a heartbeat is dropped
+ * (on_heartbeat). So a client catching up at speed is never dropped, and none holds
+ * more than the limit and one event. Returns 0 written, 1 paused.
+ */
 static int sub_write(struct sub *sub, const char *text, size_t len)
 {
     struct cf_live_hub *hub = sub->hub;
     if (sub->evcon == NULL)
         return 0;
+    if (sub->paused)
+        return 1;
     struct bufferevent *bev = evhttp_connection_get_bufferevent(sub->evcon);
     size_t pending = evbuffer_get_length(bufferevent_get_output(bev));
     if (pending > 0 && pending + len > hub->w->server->cfg->sse_buffer) {
-        atomic_fetch_add(&stats_of(hub)->dropped, 1);
-        cf_info("event stream of user %" PRId64 " dropped: %zu bytes unread", sub->user_id,
-                pending);
-        sub_close(sub, END_CONNECTION);
-        return -1;
+        sub->paused = 1;
+        sub->paused_at = time(NULL);
+        return 1;
     }
     evbuffer_add(hub->scratch, text, len);
-    evhttp_send_reply_chunk(sub->req, hub->scratch); /* moves the bytes out */
+    /* moves the bytes out; on_drained runs when the connection's output is empty */
+    evhttp_send_reply_chunk_with_cb(sub->req, hub->scratch, on_drained, sub);
     return 0;
 }
 
 /* ---- fetching a stream's events ---- */
 
-static void stream_fetch(struct stream *s);
-
+/* Where the next fetch starts: the least cursor of the subscribers not paused
+ * (INT64_MAX when every one is). */
 static int64_t min_cursor(const struct stream *s)
 {
     int64_t m = INT64_MAX;
     for (const struct sub *x = s->subs; x; x = x->snext)
-        if (x->cursor < m)
+        if (!x->paused && x->cursor < m)
             m = x->cursor;
     return m;
 }
@@ -313,10 +344,21 @@ static int has_id(const int64_t *ids, size_t n, int64_t id)
     return bsearch(&id, ids, n, sizeof(*ids), cmp_i64) != NULL;
 }
 
-/* "id: N\nevent: kind\ndata: ...\n\n" into buf (data has no newline: it is JSON). */
+/* "id: N\nevent: kind\ndata: ...\n\n" into buf; a line of the data (JSON may have
+ * newlines between its values) is a data line of its own. */
 static void format_event(struct evbuffer *buf, const char *seq, const char *kind, const char *data)
 {
-    evbuffer_add_printf(buf, "id: %s\nevent: %s\ndata: %s\n\n", seq, kind, data);
+    evbuffer_add_printf(buf, "id: %s\nevent: %s\n", seq, kind);
+    for (;;) {
+        size_t n = strcspn(data, "\r\n");
+        evbuffer_add(buf, "data: ", 6);
+        evbuffer_add(buf, data, n);
+        evbuffer_add(buf, "\n", 1);
+        if (data[n] == '\0')
+            break;
+        data += n + 1;
+    }
+    evbuffer_add(buf, "\n", 1);
 }
 
 static void deliver(struct stream *s, PGresult *res, int64_t *last)
@@ -335,11 +377,16 @@ static void deliver(struct stream *s, PGresult *res, int64_t *last)
         const char *text = (const char *)evbuffer_pullup(msg, -1);
         struct sub *x = s->subs;
         while (x) {
-            struct sub *next = x->snext; /* x may be dropped */
-            if (x->cursor < seq) {
-                x->cursor = seq;
-                if ((aud == NULL || has_id(aud, naud, x->user_id)) && sub_write(x, text, len) == 0)
+            struct sub *next = x->snext;
+            /* a paused subscriber, or one that joined behind this fetch's start, is
+             * served by a later fetch from its own cursor */
+            if (!x->paused && x->cursor < seq && x->cursor >= s->after) {
+                if (aud != NULL && !has_id(aud, naud, x->user_id)) {
+                    x->cursor = seq; /* not for this reader: skipped */
+                } else if (sub_write(x, text, len) == 0) {
+                    x->cursor = seq;
                     atomic_fetch_add(&stats_of(hub)->events, 1);
+                }
             }
             x = next;
         }
@@ -348,52 +395,56 @@ static void deliver(struct stream *s, PGresult *res, int64_t *last)
     evbuffer_free(msg);
 }
 
+static void fetch_next_waiting(struct cf_live_hub *hub);
+
 static void on_fetched(struct cf_db_result *r, void *arg)
 {
     struct stream *s = arg;
     struct cf_live_hub *hub = s->hub;
+    hub->fetches--;
     if (hub->stopping || !r->ok) {
         s->fetching = 0;
-    }
-    if (hub->stopping) {
-        stream_release(s);
-        return;
-    }
-    if (!r->ok) {
-        /* the database is away: the retry timer fetches it again */
-        s->failed = 1;
-        if (!event_pending(hub->retry, EV_TIMEOUT, NULL)) {
-            struct timeval tv = {RETRY_MS / 1000, (RETRY_MS % 1000) * 1000};
-            event_add(hub->retry, &tv);
+        if (!hub->stopping) {
+            /* the database is away: the retry timer fetches it again */
+            s->failed = 1;
+            if (!event_pending(hub->retry, EV_TIMEOUT, NULL)) {
+                struct timeval tv = {RETRY_MS / 1000, (RETRY_MS % 1000) * 1000};
+                event_add(hub->retry, &tv);
+            }
         }
         stream_release(s);
+        fetch_next_waiting(hub);
         return;
     }
     int64_t last = 0;
-    deliver(s, r->res[0], &last); /* s->fetching keeps s while subscribers drop */
+    deliver(s, r->res[0], &last); /* s->fetching keeps s while subscribers go */
     s->fetching = 0;
     int full = PQntuples(r->res[0]) == FETCH_LIMIT;
-    if (s->nsubs > 0 && (full || s->again || s->wanted > min_cursor(s)))
+    int64_t from = min_cursor(s);
+    if (s->nsubs > 0 && from != INT64_MAX && (full || s->again || s->wanted > from))
         stream_fetch(s);
     else
         stream_release(s);
+    fetch_next_waiting(hub);
 }
 
-static void stream_fetch(struct stream *s)
+/* Sends the fetch of s: its events after the least cursor of its subscribers. */
+static void fetch_send(struct stream *s)
 {
-    if (s->fetching) {
-        s->again = 1;
-        return;
-    }
-    if (s->nsubs == 0)
-        return;
     struct cf_live_hub *hub = s->hub;
+    int64_t from = min_cursor(s);
     s->again = 0;
     s->failed = 0;
+    if (s->nsubs == 0 || from == INT64_MAX) {
+        stream_release(s);
+        return;
+    }
     s->fetching = 1;
+    s->after = from;
+    hub->fetches++;
     char kind[2] = {s->kind, '\0'}, key[24], after[24], limit[12];
     cf_id_text(key, s->key);
-    snprintf(after, sizeof(after), "%" PRId64, min_cursor(s));
+    snprintf(after, sizeof(after), "%" PRId64, from);
     snprintf(limit, sizeof(limit), "%d", FETCH_LIMIT);
     /* the subscribers' members, once each */
     int64_t *ids = cf_malloc((size_t)s->nsubs * sizeof(*ids));
@@ -412,6 +463,43 @@ static void stream_fetch(struct stream *s)
     const char *params[] = {kind, key, after, (const char *)evbuffer_pullup(users, -1), limit};
     cf_db_query(hub->w->db, &q_fetch, params, on_fetched, s);
     evbuffer_free(users);
+}
+
+static void fetch_next_waiting(struct cf_live_hub *hub)
+{
+    while (hub->fetches < FETCHES_MAX && hub->wait_head != NULL && !hub->stopping) {
+        struct stream *s = hub->wait_head;
+        hub->wait_head = s->wnext;
+        if (hub->wait_head == NULL)
+            hub->wait_tail = NULL;
+        s->waiting = 0;
+        s->wnext = NULL;
+        fetch_send(s);
+    }
+}
+
+/* Fetches s's new events now, after the fetch under way, or when the hub has room
+ * (at most FETCHES_MAX in flight, so that a reconnect's fetch of every stream never
+ * fills the requests' queue). */
+static void stream_fetch(struct stream *s)
+{
+    struct cf_live_hub *hub = s->hub;
+    if (s->fetching) {
+        s->again = 1;
+        return;
+    }
+    if (s->waiting || s->nsubs == 0 || hub->stopping)
+        return;
+    if (hub->fetches >= FETCHES_MAX) {
+        s->waiting = 1;
+        if (hub->wait_tail)
+            hub->wait_tail->wnext = s;
+        else
+            hub->wait_head = s;
+        hub->wait_tail = s;
+        return;
+    }
+    fetch_send(s);
 }
 
 static void on_retry(evutil_socket_t fd, short what, void *arg)
@@ -488,7 +576,8 @@ static void on_sessions(struct cf_db_result *r, void *arg)
     struct sub *x = hub->subs;
     while (x) {
         struct sub *next = x->next;
-        if (!has_id(live, n, x->session_id)) {
+        /* only the streams this check asked about: one begun since has a fresh session */
+        if (x->checked == hub->check && !has_id(live, n, x->session_id)) {
             cf_debug("event stream of user %" PRId64 " ended with its session", x->user_id);
             sub_close(x, END_STREAM);
         }
@@ -501,29 +590,41 @@ static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
 {
     static const char beat[] = ": heartbeat\n\n";
     struct cf_live_hub *hub = arg;
+    const struct cf_config *cfg = hub->w->server->cfg;
     (void)fd;
     (void)what;
     if (hub->nsubs == 0)
         return;
+    time_t now = time(NULL);
+    unsigned check = hub->check + 1;
     struct evbuffer *ids = evbuffer_new();
     evbuffer_add(ids, "{", 1);
     struct sub *x = hub->subs;
     while (x) {
         struct sub *next = x->next;
-        int64_t session = x->session_id;
-        if (sub_write(x, beat, sizeof(beat) - 1) == 0)
+        if (x->paused && now - x->paused_at >= cfg->sse_heartbeat_s) {
+            /* it has not read for a heartbeat: dropped; it reconnects and resumes */
+            atomic_fetch_add(&stats_of(hub)->dropped, 1);
+            cf_info("event stream of user %" PRId64 " dropped: its client does not read",
+                    x->user_id);
+            sub_close(x, END_CONNECTION);
+        } else {
+            sub_write(x, beat, sizeof(beat) - 1);
+            x->checked = check;
             evbuffer_add_printf(ids, "%s%" PRId64, evbuffer_get_length(ids) > 1 ? "," : "",
-                                session);
+                                x->session_id);
+        }
         x = next;
     }
     evbuffer_add(ids, "}", 2);
     if (!hub->checking && hub->nsubs > 0) {
-        const struct cf_config *cfg = hub->w->server->cfg;
         char idle[12], touch[12];
         snprintf(idle, sizeof(idle), "%d", cfg->session_idle_s);
-        snprintf(touch, sizeof(touch), "%d", cfg->sse_heartbeat_s * 2 < 60 ? 60 : 300);
+        int t = cfg->session_idle_s / 4; /* as auth.c touches a session in use */
+        snprintf(touch, sizeof(touch), "%d", t < 60 ? t : 60);
         const char *params[] = {(const char *)evbuffer_pullup(ids, -1), idle, touch};
         hub->checking = 1;
+        hub->check = check;
         cf_db_query(hub->w->db, &q_sessions, params, on_sessions, hub);
     }
     evbuffer_free(ids);
@@ -706,17 +807,18 @@ static void start_stream(struct subscribing *p, json_t *where)
     sub->read_ev =
         event_new(w->base, bufferevent_getfd(bev), EV_READ | EV_PERSIST, on_sub_readable, sub);
     event_add(sub->read_ev, NULL);
+    /* evhttp's timeout would end a quiet stream: a stream's is two heartbeats longer */
+    const struct cf_config *cfg = w->server->cfg;
+    evhttp_connection_set_timeout(sub->evcon, cfg->http_timeout_s + 2 * cfg->sse_heartbeat_s);
     char first[96];
     int n = resync ? snprintf(first, sizeof(first),
                               "retry: 3000\n\nid: %" PRId64 "\nevent: resync\ndata: {}\n\n", head)
                    : snprintf(first, sizeof(first), "retry: 3000\n\n");
-    if (sub_write(sub, first, (size_t)n) != 0)
-        return;
-    if (head > sub->cursor) {
-        if (head > s->wanted)
-            s->wanted = head;
-        stream_fetch(s);
-    }
+    sub_write(sub, first, (size_t)n);
+    /* whatever was committed since the subscription's snapshot, or since Last-Event-ID */
+    if (head > s->wanted)
+        s->wanted = head;
+    stream_fetch(s);
 }
 
 static void on_subscribed(struct cf_db_result *r, void *arg)

@@ -32,7 +32,7 @@ def fast(server):
     """A second process on the same database, with a heartbeat every second and a small
     output limit per stream."""
     s = Server(extra_env={"CONFER_RATE_LIMITS": "off", "CONFER_SSE_HEARTBEAT": "1",
-                          "CONFER_SSE_BUFFER": "16384"}).start()
+                          "CONFER_SSE_BUFFER": "16384", "CONFER_HTTP_TIMEOUT": "2"}).start()
     yield s
     assert s.stop() == 0, s.log_text()[-3000:]
 
@@ -160,12 +160,51 @@ def test_a_resume_point_not_kept_asks_the_client_to_reload(server, alice, bob):
     reply(bob, t, "To be pruned.")
     old = e2.next()
     e2.close()
+    horizon = psql(DATABASE_URL, "SELECT seq FROM live_horizon")
     psql(DATABASE_URL, "UPDATE live_events SET created_at = now() - interval '2 days' "
-         f"WHERE seq <= {old['id']}")
+         f"WHERE thread_id = {t['id']} AND seq <= {old['id']}")
     assert int(psql(DATABASE_URL, "SELECT cf_live_prune()")) >= 1
+    assert int(psql(DATABASE_URL, "SELECT seq FROM live_horizon")) == int(old["id"])
     e3 = server.events(f"/api/v1/events?thread={t['id']}", alice, last_event_id=int(old["id"]) - 1)
     assert e3.next()["event"] == "resync"
     e3.close()
+    psql(DATABASE_URL, f"UPDATE live_horizon SET seq = {horizon}")  # for the other tests
+
+
+def test_a_conversation_update_is_one_event_of_valid_json(server, alice, bob):
+    r = alice.call("POST", "/api/v1/conversations", body={
+        "participant_ids": [bob.id], "title": "A private question", "body": "Hello."})
+    assert r.status == 201, r
+    t = r.json()
+    es = server.events(f"/api/v1/events?thread={t['id']}", bob)
+    r = alice.call("PATCH", f"/api/v1/threads/{t['id']}", body={"title": "A private question, renamed"})
+    assert r.status == 200, r
+    evs = es.events(2)
+    kinds = {e["event"]: e for e in evs}
+    ev = kinds["thread.updated"]
+    # the participants list spans lines in PostgreSQL's text: each is its own data line
+    assert ev["json"]["title"] == "A private question, renamed"
+    assert sorted(p["id"] for p in ev["json"]["participants"]) == sorted([alice.id, bob.id])
+    es.close()
+
+
+def test_catching_up_past_the_output_limit_is_not_a_drop(fast, alice, bob):
+    """A client resuming far behind gets every event, paced by what it reads, even when
+    they add up to more than CONFER_SSE_BUFFER (16 KiB here)."""
+    c = Client(fast, alice.email)
+    t, first = new_thread(c)
+    es = fast.events(f"/api/v1/events?thread={t['id']}", c)
+    p0 = reply(bob, t, "Start.")
+    start = es.next()
+    assert start["json"]["id"] == p0["id"]
+    es.close()
+    dropped = metric(fast, "confer_sse_dropped_total")
+    missed = [reply(bob, t, f"Missed {i}: " + "a longer clinical note. " * 40)["id"]
+              for i in range(40)]  # ~2 KB of JSON each, 80 KB in all
+    again = fast.events(f"/api/v1/events?thread={t['id']}", c, last_event_id=start["id"])
+    assert [e["json"]["id"] for e in again.events(40, timeout=15)] == missed
+    assert metric(fast, "confer_sse_dropped_total") == dropped
+    again.close()
 
 
 def test_heartbeats_keep_an_idle_stream_open(fast, alice):
@@ -174,7 +213,10 @@ def test_heartbeats_keep_an_idle_stream_open(fast, alice):
     es = fast.events(f"/api/v1/events?thread={t['id']}", c)
     ev = es.next(timeout=3, comments=True)
     assert ev == {"comment": "heartbeat"}
-    assert es.next(timeout=3, comments=True) == {"comment": "heartbeat"}
+    # longer than CONFER_HTTP_TIMEOUT (2 s on this server): a quiet stream outlives it
+    for _ in range(4):
+        assert es.next(timeout=3, comments=True) == {"comment": "heartbeat"}
+    assert not es.closed
     es.close()
 
 

@@ -208,6 +208,12 @@ static void on_session(struct cf_db_result *r, void *arg)
         p.next(req);
 }
 
+int cf_auth_touch_interval(const struct cf_config *cfg)
+{
+    int t = cfg->session_idle_s / 4;
+    return t < 60 ? t : 60;
+}
+
 void cf_auth_run(struct cf_request *req, void (*next)(struct cf_request *req))
 {
     char token[128];
@@ -222,8 +228,7 @@ void cf_auth_run(struct cf_request *req, void (*next)(struct cf_request *req))
     cf_auth_sha256_hex(token, hash);
     explicit_bzero(token, sizeof(token));
     snprintf(idle, sizeof(idle), "%d", cfg->session_idle_s);
-    int t = cfg->session_idle_s / 4;
-    snprintf(touch, sizeof(touch), "%d", t < 60 ? t : 60);
+    snprintf(touch, sizeof(touch), "%d", cf_auth_touch_interval(cfg));
     req->auth.via_cookie = via_cookie;
     struct pending *p = cf_malloc(sizeof(*p));
     p->req = req;

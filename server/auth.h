@@ -46,6 +46,11 @@ const char *cf_auth_cookie_name(const struct cf_request *req);
 /* Adds Set-Cookie for token (or, with token NULL, one that clears it). */
 void cf_auth_set_cookie(struct cf_request *req, const char *token, int max_age);
 
+struct cf_config;
+/* A session in use is marked seen when it was last seen longer ago than this (seconds):
+ * a quarter of CONFER_SESSION_IDLE, at most a minute. */
+int cf_auth_touch_interval(const struct cf_config *cfg);
+
 /* Authenticates req for its route, then calls next(req) or replies with the refusal. */
 void cf_auth_run(struct cf_request *req, void (*next)(struct cf_request *req));
 

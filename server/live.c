@@ -25,6 +25,8 @@
 #include <jansson.h>
 
 #include "alloc.h"
+#include "auth.h"
+#include "cursor.h"
 #include "db.h"
 #include "http_server.h"
 #include "live.h"
@@ -344,6 +346,21 @@ static int has_id(const int64_t *ids, size_t n, int64_t id)
     return bsearch(&id, ids, n, sizeof(*ids), cmp_i64) != NULL;
 }
 
+/* ids (sorted here, each once) as a PostgreSQL bigint[] literal, "{1,2}" (cf_free). */
+static char *id_array(int64_t *ids, size_t n)
+{
+    qsort(ids, n, sizeof(*ids), cmp_i64);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (k == 0 || ids[i] != ids[k - 1])
+            ids[k++] = ids[i];
+    size_t size = k * 21 + 3;
+    char *out = cf_malloc(size);
+    if (cf_cursor_array(ids, k, out, size) != 0)
+        cf_fatal("an id array did not fit its buffer");
+    return out;
+}
+
 /* "id: N\nevent: kind\ndata: ...\n\n" into buf; a line of the data (JSON may have
  * newlines between its values) is a data line of its own. */
 static void format_event(struct evbuffer *buf, const char *seq, const char *kind, const char *data)
@@ -451,18 +468,11 @@ static void fetch_send(struct stream *s)
     size_t n = 0;
     for (struct sub *x = s->subs; x; x = x->snext)
         ids[n++] = x->user_id;
-    qsort(ids, n, sizeof(*ids), cmp_i64);
-    struct evbuffer *users = evbuffer_new();
-    evbuffer_add(users, "{", 1);
-    for (size_t i = 0; i < n; i++)
-        if (i == 0 || ids[i] != ids[i - 1])
-            evbuffer_add_printf(users, "%s%" PRId64, evbuffer_get_length(users) > 1 ? "," : "",
-                                ids[i]);
-    evbuffer_add(users, "}", 2);
+    char *users = id_array(ids, n);
     cf_free(ids);
-    const char *params[] = {kind, key, after, (const char *)evbuffer_pullup(users, -1), limit};
+    const char *params[] = {kind, key, after, users, limit};
     cf_db_query(hub->w->db, &q_fetch, params, on_fetched, s);
-    evbuffer_free(users);
+    cf_free(users);
 }
 
 static void fetch_next_waiting(struct cf_live_hub *hub)
@@ -596,9 +606,11 @@ static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
     if (hub->nsubs == 0)
         return;
     time_t now = time(NULL);
+    /* the sessions behind the streams, asked about unless the last check is still out */
+    int ask = !hub->checking;
     unsigned check = hub->check + 1;
-    struct evbuffer *ids = evbuffer_new();
-    evbuffer_add(ids, "{", 1);
+    int64_t *ids = ask ? cf_malloc((size_t)hub->nsubs * sizeof(*ids)) : NULL;
+    size_t n = 0;
     struct sub *x = hub->subs;
     while (x) {
         struct sub *next = x->next;
@@ -610,24 +622,25 @@ static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
             sub_close(x, END_CONNECTION);
         } else {
             sub_write(x, beat, sizeof(beat) - 1);
-            x->checked = check;
-            evbuffer_add_printf(ids, "%s%" PRId64, evbuffer_get_length(ids) > 1 ? "," : "",
-                                x->session_id);
+            if (ask) {
+                x->checked = check;
+                ids[n++] = x->session_id;
+            }
         }
         x = next;
     }
-    evbuffer_add(ids, "}", 2);
-    if (!hub->checking && hub->nsubs > 0) {
+    if (ask && n > 0) {
         char idle[12], touch[12];
         snprintf(idle, sizeof(idle), "%d", cfg->session_idle_s);
-        int t = cfg->session_idle_s / 4; /* as auth.c touches a session in use */
-        snprintf(touch, sizeof(touch), "%d", t < 60 ? t : 60);
-        const char *params[] = {(const char *)evbuffer_pullup(ids, -1), idle, touch};
+        snprintf(touch, sizeof(touch), "%d", cf_auth_touch_interval(cfg));
+        char *sessions = id_array(ids, n);
+        const char *params[] = {sessions, idle, touch};
         hub->checking = 1;
         hub->check = check;
         cf_db_query(hub->w->db, &q_sessions, params, on_sessions, hub);
+        cf_free(sessions);
     }
-    evbuffer_free(ids);
+    cf_free(ids);
 }
 
 /* ---- the hub ---- */

@@ -58,6 +58,14 @@ CREATE INDEX posts_search ON posts USING gin (search);
 -- between the index of the words and the newest posts first (cf_search) rests on them.
 ALTER TABLE posts ALTER COLUMN search SET STATISTICS 1000;
 
+-- A ?category= filter (an id or a slug) as an id: NULL for none, -1 for no such category
+-- (nothing matches). An all-digit slug that is also another category's id names the id.
+-- Used by GET /threads and GET /search.
+CREATE FUNCTION cf_category_filter(p text) RETURNS bigint LANGUAGE sql STABLE RETURN
+    CASE WHEN p IS NULL THEN NULL
+         ELSE coalesce((SELECT id FROM categories WHERE id::text = p OR slug = p
+                        ORDER BY id::text = p DESC LIMIT 1), -1) END;
+
 -- Text made safe to put in HTML.
 CREATE FUNCTION cf_html_escape(s text) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE RETURN

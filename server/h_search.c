@@ -15,9 +15,7 @@
 
 static struct cf_db_stmt q_search = CF_DB_STMT(
     "search",
-    "SELECT cf_search($1, $2, CASE WHEN $3::text IS NULL THEN NULL ELSE coalesce((SELECT id FROM "
-    "categories WHERE id::text = $3 OR slug = $3 ORDER BY id::text = $3 DESC LIMIT 1), -1) END,"
-    " $4, $5, $6,"
+    "SELECT cf_search($1, $2, cf_category_filter($3), $4, $5, $6,"
     " CASE WHEN length($7) = 10 THEN ($7 || 'T00:00:00Z')::timestamptz ELSE $7::timestamptz END,"
     " CASE WHEN length($8) = 10 THEN ($8 || 'T00:00:00Z')::timestamptz + interval '1 day'"
     " ELSE $8::timestamptz END, $9::bigint[], $10)",
@@ -88,27 +86,9 @@ void cf_h_search(struct cf_request *req)
             cf_reply_problem(req, 400, "invalid_query", "q has control characters");
             return;
         }
-    char group_id[24], author_id[24];
-    int group = cf_query_id(req, "group", group_id, "group is a group's id");
-    if (group < 0)
+    struct cf_space_filters f;
+    if (cf_query_space_filters(req, &f) < 0)
         return;
-    int author = cf_query_id(req, "author", author_id, "author is a member's id");
-    if (author < 0)
-        return;
-    const char *category = cf_request_query(req, "category");
-    if (category != NULL && (strlen(category) == 0 || strlen(category) > 40)) {
-        cf_reply_problem(req, 400, "invalid_query", "category is an id or a slug");
-        return;
-    }
-    if (group && category != NULL) {
-        cf_reply_problem(req, 400, "invalid_query", "give a category or a group, not both");
-        return;
-    }
-    const char *tag = cf_request_query(req, "tag");
-    if (tag != NULL && !cf_tag_valid(tag)) {
-        cf_reply_problem(req, 400, "invalid_query", "a tag has 1 to 30 characters: a-z, 0-9, -");
-        return;
-    }
     const char *from = cf_request_query(req, "from");
     const char *to = cf_request_query(req, "to");
     if ((from != NULL && !date_valid(from)) || (to != NULL && !date_valid(to))) {
@@ -119,8 +99,7 @@ void cf_h_search(struct cf_request *req)
     }
     char user[24];
     cf_id_text(user, req->auth.user_id);
-    const char *params[] = {
-        user, q,           category,  group ? group_id : NULL, author ? author_id : NULL, tag, from,
-        to,   page.cursor, page.limit};
+    const char *params[] = {user,  q,    f.category, f.group,     f.author,
+                            f.tag, from, to,         page.cursor, page.limit};
     cf_request_run_json(req, &q_search, params, 200);
 }

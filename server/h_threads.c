@@ -26,13 +26,11 @@
 
 #define BODY_MAX 50000
 
-static struct cf_db_stmt q_list = CF_DB_STMT(
-    "thread_list",
-    "SELECT cf_thread_list($1, CASE WHEN $2::text IS NULL THEN NULL ELSE coalesce((SELECT id FROM "
-    "categories WHERE id::text = $2 OR slug = $2 ORDER BY id::text = $2 DESC LIMIT 1), -1) END,"
-    " $3, $4, $5, $6, $7, $8, "
-    "$9::bigint[], $10)",
-    10);
+static struct cf_db_stmt q_list =
+    CF_DB_STMT("thread_list",
+               "SELECT cf_thread_list($1, cf_category_filter($2), $3, $4, $5, $6, $7, $8, "
+               "$9::bigint[], $10)",
+               10);
 static struct cf_db_stmt q_page =
     CF_DB_STMT("thread_page", "SELECT cf_thread_page($1, $2, $3, $4::bigint[], $5)", 5);
 static struct cf_db_stmt q_mentions = CF_DB_STMT(
@@ -353,33 +351,14 @@ void cf_h_threads_list(struct cf_request *req)
         cf_query_one_of(req, "status", statuses, &status) < 0 ||
         cf_query_one_of(req, "kind", kinds, &kind) < 0)
         return;
-    char group_id[24], author_id[24];
-    int group = cf_query_id(req, "group", group_id, "group is a group's id");
-    if (group < 0)
-        return;
-    if (group && cf_request_query(req, "category") != NULL) {
-        cf_reply_problem(req, 400, "invalid_query", "give a category or a group, not both");
-        return;
-    }
-    const char *category = cf_request_query(req, "category");
-    const char *tag = cf_request_query(req, "tag");
-    if (tag != NULL && !cf_tag_valid(tag)) {
-        cf_reply_problem(req, 400, "invalid_query", "a tag has 1 to 30 characters: a-z, 0-9, -");
-        return;
-    }
-    if (category != NULL && (strlen(category) == 0 || strlen(category) > 40)) {
-        cf_reply_problem(req, 400, "invalid_query", "category is an id or a slug");
-        return;
-    }
-    int author = cf_query_id(req, "author", author_id, "author is a member's id");
-    if (author < 0)
+    struct cf_space_filters f;
+    if (cf_query_space_filters(req, &f) < 0)
         return;
     char user[24];
     cf_id_text(user, req->auth.user_id);
-    const char *params[] = {
-        user,        category,  group ? group_id : NULL,   tag,
-        status,      kind,      author ? author_id : NULL, sort ? sort : "latest",
-        page.cursor, page.limit};
+    const char *params[] = {user,        f.category, f.group,  f.tag,
+                            status,      kind,       f.author, sort ? sort : "latest",
+                            page.cursor, page.limit};
     cf_request_run_json(req, &q_list, params, 200);
 }
 
@@ -509,8 +488,7 @@ void cf_h_thread_get(struct cf_request *req)
     if (cf_query_page(req, 1, tree ? CF_CURSOR_MAX_PARTS : 1, &page) < 0)
         return;
     char user[24], thread[24];
-    cf_id_text(user, req->auth.user_id);
-    cf_id_text(thread, cf_request_param_id(req, 0));
+    cf_request_caller_and_id(req, user, thread);
     const char *params[] = {user, thread, tree ? "true" : "false", page.cursor, page.limit};
     cf_request_run_json(req, &q_page, params, 200);
 }
@@ -567,8 +545,7 @@ void cf_h_thread_update(struct cf_request *req)
     if (title != NULL && strcmp(ack, "true") == 0)
         json_object_set_new(fields, "privacy_acknowledged", json_true());
     char user[24], thread[24];
-    cf_id_text(user, req->auth.user_id);
-    cf_id_text(thread, cf_request_param_id(req, 0));
+    cf_request_caller_and_id(req, user, thread);
     char *text = json_dumps(fields, JSON_COMPACT);
     json_decref(fields);
     const char *params[] = {user, thread, text, reason};
@@ -621,8 +598,7 @@ void cf_h_post_create(struct cf_request *req)
 void cf_h_post_get(struct cf_request *req)
 {
     char user[24], post[24];
-    cf_id_text(user, req->auth.user_id);
-    cf_id_text(post, cf_request_param_id(req, 0));
+    cf_request_caller_and_id(req, user, post);
     const char *params[] = {user, post};
     cf_request_run_json(req, &q_post_get, params, 200);
 }
@@ -668,8 +644,7 @@ void cf_h_post_update(struct cf_request *req)
 void cf_h_post_delete(struct cf_request *req)
 {
     char user[24], post[24];
-    cf_id_text(user, req->auth.user_id);
-    cf_id_text(post, cf_request_param_id(req, 0));
+    cf_request_caller_and_id(req, user, post);
     const char *reason = cf_request_query(req, "reason");
     const char *params[] = {user, post, reason};
     req->success_status = 204;
@@ -685,8 +660,7 @@ static void hide(struct cf_request *req, int on)
         return;
     }
     char user[24], post[24];
-    cf_id_text(user, req->auth.user_id);
-    cf_id_text(post, cf_request_param_id(req, 0));
+    cf_request_caller_and_id(req, user, post);
     const char *params[] = {user, post, on ? "true" : "false", reason};
     req->success_status = 200;
     cf_db_query(req->worker->db, &q_post_hide, params, on_post_written, req);
@@ -705,8 +679,7 @@ void cf_h_post_unhide(struct cf_request *req)
 void cf_h_post_revisions(struct cf_request *req)
 {
     char user[24], post[24];
-    cf_id_text(user, req->auth.user_id);
-    cf_id_text(post, cf_request_param_id(req, 0));
+    cf_request_caller_and_id(req, user, post);
     const char *params[] = {user, post};
     cf_request_run_json(req, &q_revisions, params, 200);
 }
@@ -716,8 +689,7 @@ void cf_h_post_revisions(struct cf_request *req)
 static void thread_call(struct cf_request *req, struct cf_db_stmt *stmt, const char *third)
 {
     char user[24], thread[24];
-    cf_id_text(user, req->auth.user_id);
-    cf_id_text(thread, cf_request_param_id(req, 0));
+    cf_request_caller_and_id(req, user, thread);
     const char *params[] = {user, thread, third};
     req->success_status = 200;
     cf_db_query(req->worker->db, stmt, params, on_thread_written, req);
@@ -793,8 +765,7 @@ static void reaction(struct cf_request *req, int on)
         return;
     }
     char user[24], post[24];
-    cf_id_text(user, req->auth.user_id);
-    cf_id_text(post, cf_request_param_id(req, 0));
+    cf_request_caller_and_id(req, user, post);
     const char *params[] = {user, post, kind, on ? "true" : "false"};
     req->success_status = 200;
     cf_db_query(req->worker->db, &q_reaction, params, on_post_written, req);
@@ -813,8 +784,7 @@ void cf_h_reaction_delete(struct cf_request *req)
 static void bookmark(struct cf_request *req, int on)
 {
     char user[24], post[24];
-    cf_id_text(user, req->auth.user_id);
-    cf_id_text(post, cf_request_param_id(req, 0));
+    cf_request_caller_and_id(req, user, post);
     const char *params[] = {user, post, on ? "true" : "false"};
     req->success_status = 200;
     cf_db_query(req->worker->db, &q_bookmark, params, on_post_written, req);

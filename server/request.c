@@ -42,6 +42,12 @@ void cf_request_auth_ids(const struct cf_request *req, char user[24], char sessi
     cf_id_text(session, req->auth.session_id);
 }
 
+void cf_request_caller_and_id(const struct cf_request *req, char user[24], char id[24])
+{
+    cf_id_text(user, req->auth.user_id);
+    cf_id_text(id, cf_request_param_id(req, 0));
+}
+
 const char *cf_request_header(const struct cf_request *req, const char *name)
 {
     return evhttp_find_header(evhttp_request_get_input_headers(req->ev), name);
@@ -134,6 +140,33 @@ int cf_tag_valid(const char *s)
 {
     size_t n = strlen(s);
     return n >= 1 && n <= 30 && s[strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-")] == '\0';
+}
+
+int cf_query_space_filters(struct cf_request *req, struct cf_space_filters *f)
+{
+    int group = cf_query_id(req, "group", f->group_id, "group is a group's id");
+    if (group < 0)
+        return -1;
+    f->group = group ? f->group_id : NULL;
+    f->category = cf_request_query(req, "category");
+    if (group && f->category != NULL) {
+        cf_reply_problem(req, 400, "invalid_query", "give a category or a group, not both");
+        return -1;
+    }
+    f->tag = cf_request_query(req, "tag");
+    if (f->tag != NULL && !cf_tag_valid(f->tag)) {
+        cf_reply_problem(req, 400, "invalid_query", "a tag has 1 to 30 characters: a-z, 0-9, -");
+        return -1;
+    }
+    if (f->category != NULL && (strlen(f->category) == 0 || strlen(f->category) > 40)) {
+        cf_reply_problem(req, 400, "invalid_query", "category is an id or a slug");
+        return -1;
+    }
+    int author = cf_query_id(req, "author", f->author_id, "author is a member's id");
+    if (author < 0)
+        return -1;
+    f->author = author ? f->author_id : NULL;
+    return 0;
 }
 
 int cf_one_of(const char *s, const char *const *list)

@@ -51,6 +51,9 @@ const char *cf_request_query(const struct cf_request *req, const char *key);
 int64_t cf_request_param_id(const struct cf_request *req, size_t n);
 /* The caller's user and session ids as text, for statement parameters. */
 void cf_request_auth_ids(const struct cf_request *req, char user[24], char session[24]);
+/* The caller's id and the route's first {id}, as text: most handlers' first two
+ * statement parameters. */
+void cf_request_caller_and_id(const struct cf_request *req, char user[24], char id[24]);
 /* A request header, or NULL. */
 const char *cf_request_header(const struct cf_request *req, const char *name);
 /* Adds a response header to the coming reply. */
@@ -154,6 +157,16 @@ int cf_query_id(struct cf_request *req, const char *key, char out[24], const cha
 
 /* 1 when s is a tag: 1 to 30 characters of [a-z0-9-]. */
 int cf_tag_valid(const char *s);
+
+/* The filters of the lists of threads and posts (GET /threads, GET /search), as statement
+ * parameters, NULL when absent: ?category= (an id or a slug), ?group= (a group's id, not
+ * with a category), ?author= (a member's id), ?tag=. */
+struct cf_space_filters {
+    const char *category, *group, *author, *tag;
+    char group_id[24], author_id[24];
+};
+/* 0, or -1 after answering 400 invalid_query. */
+int cf_query_space_filters(struct cf_request *req, struct cf_space_filters *f);
 
 /* 1 when s is one of list (NULL-terminated); 0 for NULL. */
 int cf_one_of(const char *s, const char *const *list);

@@ -70,8 +70,7 @@ void cf_h_groups_list(struct cf_request *req)
 void cf_h_group_get(struct cf_request *req)
 {
     char user[24], group[24];
-    cf_id_text(user, req->auth.user_id);
-    cf_id_text(group, cf_request_param_id(req, 0));
+    cf_request_caller_and_id(req, user, group);
     const char *params[] = {user, group};
     cf_request_run_json(req, &q_get, params, 200);
 }
@@ -145,8 +144,7 @@ void cf_h_group_update(struct cf_request *req)
 static void member(struct cf_request *req, const char *role, const char *reason)
 {
     char actor[24], group[24], user[24];
-    cf_id_text(actor, req->auth.user_id);
-    cf_id_text(group, cf_request_param_id(req, 0));
+    cf_request_caller_and_id(req, actor, group);
     cf_id_text(user, cf_request_param_id(req, 1));
     const char *params[] = {actor, group, user, role, reason};
     req->success_status = role ? 200 : 204;
@@ -254,8 +252,7 @@ static void meeting_save(struct cf_request *req, int create, int cancel)
     if (fields == NULL)
         return;
     char user[24], group[24], id[24];
-    cf_id_text(user, req->auth.user_id);
-    cf_id_text(group, cf_request_param_id(req, 0));
+    cf_request_caller_and_id(req, user, group);
     cf_id_text(id, create ? 0 : cf_request_param_id(req, 1));
     char *text = json_dumps(fields, JSON_COMPACT);
     json_decref(fields);
@@ -290,8 +287,7 @@ void cf_h_meetings_list(struct cf_request *req)
     if (cf_query_page(req, 2, 2, &page) < 0)
         return;
     char user[24], group[24];
-    cf_id_text(user, req->auth.user_id);
-    cf_id_text(group, cf_request_param_id(req, 0));
+    cf_request_caller_and_id(req, user, group);
     const char *past = when != NULL && strcmp(when, "past") == 0 ? "true" : "false";
     const char *params[] = {user, group, past, page.cursor, page.limit};
     cf_request_run_json(req, &q_meeting_list, params, 200);
@@ -407,8 +403,7 @@ static void on_calendar(struct cf_db_result *r, void *arg)
 void cf_h_meetings_calendar(struct cf_request *req)
 {
     char user[24], group[24];
-    cf_id_text(user, req->auth.user_id);
-    cf_id_text(group, cf_request_param_id(req, 0));
+    cf_request_caller_and_id(req, user, group);
     const char *params[] = {user, group};
     cf_db_query(req->worker->db, &q_calendar, params, on_calendar, req);
 }

@@ -60,8 +60,7 @@ void cf_h_flag_create(struct cf_request *req)
     }
     const struct cf_config *cfg = req->worker->server->cfg;
     char user[24], post[24], threshold[12], daily[12];
-    cf_id_text(user, req->auth.user_id);
-    cf_id_text(post, cf_request_param_id(req, 0));
+    cf_request_caller_and_id(req, user, post);
     snprintf(threshold, sizeof(threshold), "%d", cfg->flag_threshold);
     snprintf(daily, sizeof(daily), "%d", cfg->rate_limits ? cfg->flags_per_day : 0);
     const char *params[] = {user, post, reason, note, threshold, daily};
@@ -111,8 +110,7 @@ void cf_h_moderation_decide(struct cf_request *req)
         return;
     }
     char user[24], post[24];
-    cf_id_text(user, req->auth.user_id);
-    cf_id_text(post, cf_request_param_id(req, 0));
+    cf_request_caller_and_id(req, user, post);
     const char *params[] = {user, post, action, note};
     req->success_status = 200;
     cf_db_query(req->worker->db, &q_decide, params, on_decision, req);
@@ -150,8 +148,7 @@ static void suspend(struct cf_request *req, int on)
         return;
     }
     char actor[24], target[24];
-    cf_id_text(actor, req->auth.user_id);
-    cf_id_text(target, cf_request_param_id(req, 0));
+    cf_request_caller_and_id(req, actor, target);
     const char *params[] = {actor, target, on ? "true" : "false", until, reason};
     req->success_status = 200;
     cf_db_query(req->worker->db, &q_suspend, params, on_suspended, req);
@@ -234,8 +231,7 @@ void cf_h_revision_redact(struct cf_request *req)
         return;
     }
     char user[24], post[24];
-    cf_id_text(user, req->auth.user_id);
-    cf_id_text(post, cf_request_param_id(req, 0));
+    cf_request_caller_and_id(req, user, post);
     const char *params[] = {user, post, version, reason};
     req->success_status = 200;
     cf_db_query(req->worker->db, &q_redact, params, on_redacted, req);

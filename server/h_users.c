@@ -204,8 +204,7 @@ void cf_h_user_update(struct cf_request *req)
         return;
     }
     char actor[24], target[24];
-    cf_id_text(actor, req->auth.user_id);
-    cf_id_text(target, cf_request_param_id(req, 0));
+    cf_request_caller_and_id(req, actor, target);
     const char *params[] = {actor, target, role, reason};
     cf_db_query(req->worker->db, &q_set_role, params, on_role_set, req);
 }

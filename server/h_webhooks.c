@@ -209,8 +209,7 @@ void cf_h_webhook_delete(struct cf_request *req)
     if (!admin_only(req))
         return;
     char actor[24], id[24];
-    cf_id_text(actor, req->auth.user_id);
-    cf_id_text(id, cf_request_param_id(req, 0));
+    cf_request_caller_and_id(req, actor, id);
     const char *params[] = {actor, id};
     req->success_status = 204;
     cf_db_query(req->worker->db, &q_delete, params, on_deleted, req);

@@ -95,6 +95,8 @@ def test_phrases_or_and_exclusion(member, corpus):
     assert set(post_ids(search(member, f"{N} gabapentin OR {N} clinics"))) == {
         corpus["p2"]["id"], corpus["p5"]["id"]}
     assert post_ids(search(member, f"chronic pain -clinic {N}")) == [corpus["p3"]["id"]]
+    # leaving a phrase out keeps the posts that have its words apart
+    assert post_ids(search(member, f'chronic pain {N} -"chronic pain"')) == [corpus["p3"]["id"]]
 
 
 def test_a_title_match_ranks_above_a_body_match(member, corpus):

@@ -61,6 +61,15 @@ static struct cf_db_stmt q_create = CF_DB_STMT(
     " FROM s, users u WHERE u.id = $1",
     6);
 
+/* The caller's own session: what a browser that kept only the cookie needs to write
+ * again after a reload (its csrf_token), never the token itself. */
+static struct cf_db_stmt q_current = CF_DB_STMT(
+    "session_current",
+    "SELECT json_build_object('csrf_token', s.csrf_token, 'expires_at', cf_time(s.expires_at),"
+    " 'user', cf_me_json(u, s.id))"
+    " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1",
+    1);
+
 static struct cf_db_stmt q_rehash =
     CF_DB_STMT("password_rehash", "UPDATE users SET password_hash = $2 WHERE id = $1", 2);
 
@@ -273,6 +282,14 @@ static void on_ended(struct cf_db_result *r, void *arg)
     }
     cf_auth_set_cookie(req, NULL, 0);
     cf_reply_empty(req, 204);
+}
+
+void cf_h_session_get_current(struct cf_request *req)
+{
+    char id[24];
+    cf_id_text(id, req->auth.session_id);
+    const char *params[] = {id};
+    cf_request_run_json(req, &q_current, params, 200);
 }
 
 void cf_h_session_delete_current(struct cf_request *req)

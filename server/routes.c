@@ -105,6 +105,8 @@ const struct cf_route cf_routes[] = {
     {CF_GET, "/api/v1/users/{id}", cf_h_user_get, CF_AUTH_USER, 0},
     {CF_PATCH, "/api/v1/users/{id}", cf_h_user_update, CF_AUTH_USER, CF_ROUTE_JSON_BODY},
     {CF_POST, "/api/v1/sessions", cf_h_session_create, CF_AUTH_NONE, CF_ROUTE_JSON_BODY},
+    {CF_GET, "/api/v1/sessions/current", cf_h_session_get_current, CF_AUTH_USER,
+     CF_ROUTE_WHILE_SUSPENDED | CF_ROUTE_BEFORE_GUIDELINES},
     {CF_DELETE, "/api/v1/sessions/current", cf_h_session_delete_current, CF_AUTH_USER,
      CF_ROUTE_WHILE_SUSPENDED | CF_ROUTE_BEFORE_GUIDELINES},
     {CF_GET, "/api/v1/me", cf_h_me_get, CF_AUTH_USER, 0},

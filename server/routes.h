@@ -91,6 +91,7 @@ void cf_h_network_get(struct cf_request *req);
 
 /* h_sessions.c */
 void cf_h_session_create(struct cf_request *req);
+void cf_h_session_get_current(struct cf_request *req);
 void cf_h_session_delete_current(struct cf_request *req);
 void cf_h_my_sessions(struct cf_request *req);
 void cf_h_my_session_delete(struct cf_request *req);

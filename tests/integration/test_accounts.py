@@ -249,6 +249,24 @@ def test_cookie_auth_needs_the_csrf_header_for_writes(server, admin):
     assert r.status == 200 and r.json()["bio"] == "via cookie"
 
 
+def test_a_cookie_alone_recovers_its_csrf_token_but_not_the_token(server, admin):
+    c = Client(server, admin.email)
+    cookie = {"Cookie": f"confer_session={c.token}"}
+    r = server.request("GET", "/api/v1/sessions/current", headers=cookie)
+    assert r.status == 200
+    body = r.json()
+    assert body["csrf_token"] == c.csrf and body["user"]["email"] == admin.email
+    assert body["expires_at"].endswith("Z") and c.token.encode() not in r.body
+    # the recovered token lets the cookie write
+    r = server.request("PATCH", "/api/v1/me", body={"bio": "after a reload"},
+                       headers={**cookie, "X-CSRF-Token": body["csrf_token"]})
+    assert r.status == 200
+    problem(server.request("GET", "/api/v1/sessions/current"), 401, "unauthenticated")
+    c.call("DELETE", "/api/v1/sessions/current")
+    problem(server.request("GET", "/api/v1/sessions/current", headers=cookie), 401,
+            "unauthenticated")
+
+
 def test_bearer_auth_needs_no_csrf(server, admin):
     c = Client(server, admin.email)
     assert c.call("PATCH", "/api/v1/me", body={"bio": "via bearer"}).status == 200

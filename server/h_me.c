@@ -12,6 +12,7 @@
 #include "db.h"
 #include "http_server.h"
 #include "password.h"
+#include "markdown.h"
 #include "request.h"
 #include "routes.h"
 
@@ -267,9 +268,44 @@ void cf_h_me_export(struct cf_request *req)
     cf_request_run_json(req, &q_export, params, 200);
 }
 
+/* Adds body_html {en, fr}: the guidelines rendered as posts are (cmark, safe mode), so
+ * that a client shows them without a Markdown renderer of its own. */
+static void on_guidelines(struct cf_db_result *r, void *arg)
+{
+    struct cf_request *req = arg;
+    json_t *out = NULL;
+    if (!r->ok) {
+        cf_reply_db_error(req, r);
+        return;
+    }
+    if (PQntuples(r->res[0]) == 0) {
+        cf_reply_problem(req, 404, "not_found", "no guidelines are published");
+        return;
+    }
+    out = json_loads(PQgetvalue(r->res[0], 0, 0), 0, NULL);
+    json_t *body = json_object_get(out, "body");
+    if (out == NULL || !json_is_object(body)) {
+        json_decref(out);
+        cf_reply_problem(req, 500, "internal_error", "could not read the guidelines");
+        return;
+    }
+    json_t *html = json_object();
+    const char *lang;
+    json_t *text;
+    json_object_foreach(body, lang, text)
+    {
+        const char *s = json_string_value(text);
+        char *rendered = cf_markdown_render(s ? s : "", s ? strlen(s) : 0);
+        json_object_set_new(html, lang, json_string(rendered ? rendered : ""));
+        cf_free(rendered);
+    }
+    json_object_set_new(out, "body_html", html);
+    cf_reply_json(req, 200, out);
+}
+
 void cf_h_guidelines_get(struct cf_request *req)
 {
-    cf_request_run_json(req, &q_guidelines, NULL, 200);
+    cf_db_query(req->worker->db, &q_guidelines, NULL, on_guidelines, req);
 }
 
 static void on_accepted(struct cf_db_result *r, void *arg)

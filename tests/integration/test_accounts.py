@@ -507,6 +507,9 @@ def test_guidelines_are_bilingual_and_must_be_accepted_before_writing(server, ad
     assert g["version"] >= 1
     assert "48" in g["body"]["en"] and "72" in g["body"]["en"] and "de-identif" in g["body"]["en"].lower()
     assert "dépersonnalisez" in g["body"]["fr"].lower()
+    # rendered as posts are, for clients without a Markdown renderer
+    assert g["body_html"]["en"].startswith("<h1>Community guidelines</h1>")
+    assert "<li>" in g["body_html"]["fr"] and "<script" not in g["body_html"]["fr"]
     m = register(server, admin, role="coordinator")
     problem(m.invite(unique_email("x"), network="BC"), 403, "guidelines_not_accepted")
     # settings, password and sign-out stay open before accepting

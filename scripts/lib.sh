@@ -9,7 +9,19 @@ CF_PACKAGES=(
     postgresql postgresql-contrib
     python3 python3-pytest python3-yaml
     wrk clang-format curl openssl clang libclang-rt-14-dev
+    chromium fonts-dejavu-core nodejs
 )
+
+# The browser tests' npm packages (tests/web/package-lock.json: playwright-core, axe-core).
+# npm comes with Debian's own nodejs as a separate package; a nodejs from elsewhere
+# (NodeSource) carries it and conflicts with Debian's, so it is installed only when missing.
+cf_web_test_deps() {
+    command -v npm >/dev/null || cf_install_packages npm
+    if [ ! -d tests/web/node_modules/playwright-core ] || [ ! -d tests/web/node_modules/axe-core ] ||
+        [ tests/web/package-lock.json -nt tests/web/node_modules/.package-lock.json ]; then
+        (cd tests/web && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    fi
+}
 
 cf_sudo() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

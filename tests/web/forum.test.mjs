@@ -1,0 +1,295 @@
+// Browser tests of the web client's account and forum flows, end to end against the
+// real server and database: sign-up with an invitation, guidelines, sign-in, categories
+// and thread lists, reading a thread in both orders, replying and starting threads with
+// the preview and the privacy check, editing with a conflict, reactions, bookmarks, the
+// subscription, live posts, the language switch, a phone-width screen, axe on each page.
+import {test, before, after} from 'node:test';
+import assert from 'node:assert/strict';
+import {Server, Member, launch, newPage, signInPage, axe, screenshot, uniqueEmail, PASSWORD} from './harness.mjs';
+import {strings} from '../../web/js/strings.js';
+
+let server;
+let browser;
+let admin;
+
+before(async () => {
+  server = await new Server().start();
+  const email = server.createAdmin(uniqueEmail('admin'));
+  admin = await (await Member.signIn(server, email)).acceptGuidelines();
+  browser = await launch();
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) await server.stop();
+});
+
+async function noAxe(page, what) {
+  const v = await axe(page);
+  assert.deepEqual(v, [], `${what}: ${JSON.stringify(v, null, 1)}`);
+}
+
+async function newThread(member, title, body = 'A first post about tapering.', extra = {}) {
+  const cats = (await member.call('GET', '/categories')).body.items;
+  const r = await member.call('POST', '/threads', {category_id: cats[0].id, title, body, kind: 'discussion', ...extra}, 201);
+  return r.body;
+}
+
+test('English and French have the same strings', () => {
+  const en = Object.keys(strings.en).sort();
+  const fr = Object.keys(strings.fr).sort();
+  assert.deepEqual(fr, en);
+  for (const k of en) assert.ok(strings.fr[k].trim(), `empty French string ${k}`);
+});
+
+test('sign-up with an invitation, then the guidelines, then the forum', async () => {
+  const email = uniqueEmail('newcomer');
+  const code = await admin.invite(email);
+  const page = await newPage(browser, server);
+  await page.goto(`/#/signup?code=${code}`);
+  await page.getByRole('heading', {name: 'Join confer'}).waitFor();
+  assert.equal(await page.getByLabel('Invitation code').inputValue(), code);
+  await noAxe(page, 'sign-up');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Name shown to others').fill('Dr Nadia Okafor');
+  await page.getByLabel('Profession').selectOption('nurse_practitioner');
+  // a weak password is refused with the field's own message, and nothing is created
+  await page.getByLabel(/^Password/).fill('short');
+  await page.getByRole('button', {name: 'Create my account'}).click();
+  await page.getByRole('alert').filter({hasText: 'Some fields need attention.'}).waitFor();
+  assert.equal(await page.getByLabel(/^Password/).getAttribute('aria-invalid'), 'true');
+  await page.getByLabel(/^Password/).fill(PASSWORD);
+  await page.getByRole('button', {name: 'Create my account'}).click();
+  await page.getByRole('heading', {name: 'Community guidelines'}).waitFor();
+  // the guidelines are rendered Markdown: a heading and lists from the server
+  assert.ok(await page.locator('.guidelines h2').count() > 0);
+  await noAxe(page, 'guidelines');
+  await screenshot(page, 'guidelines-en');
+  await page.getByRole('button', {name: 'I accept the guidelines'}).click();
+  await page.getByRole('heading', {name: 'National forum'}).waitFor();
+  assert.ok(await page.locator('.cards .card').count() >= 1);
+  await noAxe(page, 'forum home');
+  // the account exists and has accepted
+  const me = await Member.signIn(server, email);
+  const profile = (await me.call('GET', '/me', undefined, 200)).body;
+  assert.equal(profile.guidelines_accepted, true);
+  assert.equal(profile.profession, 'nurse_practitioner');
+  assert.deepEqual(page.problems, []);
+});
+
+test('a wrong password shows the translated error and no session', async () => {
+  const m = await admin.register({name: 'Dr Sam Tremblay'});
+  const page = await newPage(browser, server);
+  await page.goto('/#/signin');
+  await noAxe(page, 'sign-in');
+  await screenshot(page, 'signin-en');
+  await page.getByLabel('Email').fill(m.email);
+  await page.getByLabel('Password').fill('not the password at all');
+  await page.getByRole('button', {name: 'Sign in', exact: true}).click();
+  await page.getByRole('alert').filter({hasText: 'That email and password do not match an account.'}).waitFor();
+  assert.match(await page.evaluate(() => location.hash), /^#\/signin/);
+  await signInPage(page, m.email);
+  await page.getByRole('heading', {name: 'National forum'}).waitFor();
+  // a reload keeps the session (the cookie) and can still write (csrf from /sessions/current)
+  await page.reload();
+  await page.getByRole('heading', {name: 'National forum'}).waitFor();
+  await page.getByRole('button', {name: 'Sign out'}).click();
+  await page.getByRole('heading', {name: 'Sign in'}).waitFor();
+  await page.goto('/#/');
+  await page.getByRole('heading', {name: 'Sign in'}).waitFor();
+});
+
+test('starting a thread: preview, a privacy warning marked in the text, acknowledged', async () => {
+  const m = await admin.register({name: 'Dr Lee Wong'});
+  const page = await newPage(browser, server);
+  await signInPage(page, m.email);
+  await page.getByRole('link', {name: 'New thread'}).first().click();
+  await page.getByRole('heading', {name: 'Start a thread'}).waitFor();
+  await page.getByLabel(/^Category/).selectOption({index: 1});
+  await page.getByLabel(/^Title/).fill('Tapering hydromorphone in a frail patient');
+  const body = page.getByLabel(/^Your post/);
+  await body.fill('**Plan**: taper by 10% weekly. Call her at 604-555-0199 if worse.');
+  // the live check marks the phone number in the text and asks for an acknowledgement
+  const mark = page.locator('.privacy mark.finding.warn');
+  await mark.waitFor();
+  assert.equal(await mark.textContent(), '604-555-0199');
+  const ack = page.getByLabel('I have checked: what is marked does not identify a patient.');
+  await ack.waitFor();
+  await noAxe(page, 'composer with a finding');
+  await screenshot(page, 'composer-privacy-en');
+  // the preview is the server's rendering
+  await page.getByRole('tab', {name: 'Preview'}).click();
+  await page.locator('.preview strong', {hasText: 'Plan'}).waitFor();
+  await page.getByRole('tab', {name: 'Write'}).click();
+  // sending without the acknowledgement is refused, and nothing is created
+  await page.getByRole('button', {name: 'Post the thread'}).click();
+  await page.getByRole('alert').filter({hasText: 'may identify a patient'}).waitFor();
+  const before = (await m.call('GET', '/threads?author=' + m.user.id)).body.items.length;
+  assert.equal(before, 0);
+  await ack.check();
+  await page.getByRole('button', {name: 'Post the thread'}).click();
+  await page.getByRole('heading', {name: 'Tapering hydromorphone in a frail patient'}).waitFor();
+  assert.equal(await page.locator('.post .post-body strong').first().textContent(), 'Plan');
+  const mine = (await m.call('GET', '/threads?author=' + m.user.id)).body.items;
+  assert.equal(mine.length, 1);
+  const t = (await m.call('GET', `/threads/${mine[0].id}`)).body;
+  assert.equal(t.posts[0].privacy_acknowledged, true);
+});
+
+test('a health card number blocks the post until it is removed', async () => {
+  const m = await admin.register({name: 'Dr Ana Silva'});
+  const th = await newThread(m, 'Gabapentin and sleep');
+  const page = await newPage(browser, server);
+  await signInPage(page, m.email);
+  await page.goto(`/#/threads/${th.thread.id}`);
+  await page.getByRole('heading', {name: 'Gabapentin and sleep'}).waitFor();
+  const box = page.getByLabel(/^Your reply/);
+  await box.fill('Her PHN is 9123 456 782, on gabapentin 300 mg.');
+  await page.locator('.privacy mark.finding.block').waitFor();
+  await page.getByRole('button', {name: 'Send reply'}).click();
+  await page.getByRole('alert').filter({hasText: 'contains a patient identifier'}).waitFor();
+  assert.equal((await m.call('GET', `/threads/${th.thread.id}`)).body.posts.length, 1);
+  await box.fill('On gabapentin 300 mg at night; sleep is better.');
+  await page.locator('.privacy .ok').waitFor();
+  await page.getByRole('button', {name: 'Send reply'}).click();
+  await page.locator('.post', {hasText: 'sleep is better'}).waitFor();
+  assert.equal((await m.call('GET', `/threads/${th.thread.id}`)).body.posts.length, 2);
+});
+
+test('reading a thread: live posts, replies as a tree, reactions, bookmarks, subscription', async () => {
+  const a = await admin.register({name: 'Dr Mentor Ames'});
+  const b = await admin.register({name: 'Dr Mentee Bell'});
+  const th = await newThread(a, 'Low back pain and sleep');
+  const page = await newPage(browser, server);
+  await signInPage(page, b.email);
+  await page.goto(`/#/threads/${th.thread.id}`);
+  await page.getByRole('heading', {name: 'Low back pain and sleep'}).waitFor();
+  await page.waitForTimeout(300); // the stream is open
+  // a post made elsewhere arrives without a reload, and is announced
+  const r = await a.call('POST', `/threads/${th.thread.id}/posts`, {body: 'Has she tried CBT-I?'}, 201);
+  await page.locator('.post', {hasText: 'Has she tried CBT-I?'}).waitFor({timeout: 10000});
+  await page.waitForFunction(() => document.getElementById('announce').textContent.includes('Dr Mentor Ames'));
+  // reply to that post from the keyboard: its Reply button, then the composer
+  await page.locator(`#post-${r.body.id} button`, {hasText: 'Reply'}).focus();
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement.tagName), 'TEXTAREA');
+  await page.keyboard.type('Not yet: I will refer her.');
+  await page.getByRole('button', {name: 'Send reply'}).click();
+  await page.locator('.post', {hasText: 'I will refer her'}).waitFor();
+  const posts = (await b.call('GET', `/threads/${th.thread.id}?order=tree`)).body.posts;
+  const mine = posts.find((p) => p.body.includes('refer her'));
+  assert.equal(mine.reply_to, r.body.id);
+  // as a tree the reply sits under its parent, one level in
+  const parent = posts.find((p) => p.id === r.body.id);
+  assert.equal(mine.depth, parent.depth + 1);
+  await page.getByRole('link', {name: 'As replies'}).click();
+  await page.locator(`#post-${mine.id}.depth-${mine.depth}`).waitFor();
+  assert.ok(await page.evaluate(([a, b]) => {
+    const x = document.getElementById(`post-${a}`).getBoundingClientRect().left;
+    const y = document.getElementById(`post-${b}`).getBoundingClientRect().left;
+    return y > x;
+  }, [r.body.id, mine.id]), 'the reply is indented under its parent');
+  await noAxe(page, 'thread as a tree');
+  await screenshot(page, 'thread-en');
+  // a reaction and a bookmark, pressed and saved
+  const helpful = page.locator(`#post-${r.body.id} .reaction[data-name="helpful"]`);
+  await helpful.click();
+  await page.locator(`#post-${r.body.id} .reaction[data-name="helpful"][aria-pressed="true"]`).waitFor();
+  assert.equal((await b.call('GET', `/posts/${r.body.id}`)).body.reactions.helpful, 1);
+  await page.locator(`#post-${r.body.id} .bookmark`).click();
+  await page.locator(`#post-${r.body.id} .bookmark[aria-pressed="true"]`).waitFor();
+  const marks = (await b.call('GET', '/me/bookmarks')).body.items;
+  assert.ok(marks.some((x) => (x.post_id || (x.post && x.post.id) || x.id) === r.body.id), JSON.stringify(marks));
+  // the subscription
+  await page.getByLabel('Notify me').selectOption('watching');
+  await page.waitForFunction(() => document.getElementById('announce').textContent.includes('saved'));
+  const t2 = (await b.call('GET', `/threads/${th.thread.id}`)).body.thread;
+  assert.equal(t2.subscription, 'watching');
+  assert.deepEqual(page.problems, []);
+});
+
+test('editing a post that changed meanwhile shows the current version, then saves', async () => {
+  const m = await admin.register({name: 'Dr Edit Evans'});
+  const th = await newThread(m, 'Duloxetine dosing', 'Start at 30 mg.');
+  const postId = th.post.id;
+  const page = await newPage(browser, server);
+  await signInPage(page, m.email);
+  await page.goto(`/#/threads/${th.thread.id}`);
+  await page.locator(`#post-${postId} button`, {hasText: 'Edit'}).click();
+  const box = page.getByLabel(/^Edit your post/);
+  await box.fill('Start at 30 mg for a week, then 60 mg.');
+  // meanwhile the same post is edited elsewhere
+  await m.call('PATCH', `/posts/${postId}`, {body: 'Start at 20 mg.', version: th.post.version}, 200);
+  await page.getByRole('button', {name: 'Save'}).click();
+  await page.locator('.conflict', {hasText: 'Start at 20 mg.'}).waitFor();
+  assert.equal(await box.inputValue(), 'Start at 30 mg for a week, then 60 mg.');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await page.locator(`#post-${postId} .post-body`, {hasText: 'then 60 mg'}).waitFor();
+  const p = (await m.call('GET', `/posts/${postId}`)).body;
+  assert.equal(p.version, th.post.version + 2);
+});
+
+test('the language switch changes every string, and the choice is kept', async () => {
+  const m = await admin.register({name: 'Dr Claire Roy'});
+  await newThread(m, 'Douleur chronique et sommeil');
+  const page = await newPage(browser, server);
+  await signInPage(page, m.email);
+  await page.getByRole('heading', {name: 'National forum'}).waitFor();
+  await page.getByRole('button', {name: 'Passer au français'}).click();
+  await page.getByRole('heading', {name: 'Forum national'}).waitFor();
+  assert.equal(await page.evaluate(() => document.documentElement.lang), 'fr');
+  // no English string of the table is left in the page's text
+  const text = await page.evaluate(() => document.body.innerText);
+  for (const k of ['forum.new_thread', 'forum.last_activity', 'shell.signout', 'shell.footer']) {
+    assert.ok(!text.includes(strings.en[k]), `${k} still in English`);
+    assert.ok(text.includes(strings.fr[k]), `${k} not in French`);
+  }
+  await noAxe(page, 'forum home in French');
+  await screenshot(page, 'forum-fr');
+  await page.getByRole('link', {name: 'Nouveau fil'}).first().click();
+  await page.getByRole('heading', {name: 'Commencer un fil'}).waitFor();
+  await screenshot(page, 'composer-fr');
+  // saved to the account: a new sign-in comes back in French
+  const me = (await m.call('GET', '/me')).body;
+  assert.equal(me.locale, 'fr');
+  const page2 = await newPage(browser, server);
+  await signInPage(page2, m.email);
+  await page2.getByRole('heading', {name: 'Forum national'}).waitFor();
+});
+
+test('on a 360 px phone every page fits the width', async () => {
+  const m = await admin.register({name: 'Dr Phone Patel'});
+  const th = await newThread(m, 'A very long title to see how a phone shows it when it wraps over lines');
+  const page = await newPage(browser, server, {width: 360, height: 740});
+  await signInPage(page, m.email);
+  for (const hash of ['#/', `#/threads/${th.thread.id}`, '#/new']) {
+    await page.goto(`/${hash}`);
+    await page.locator('main h1').waitFor();
+    await page.waitForTimeout(100);
+    const w = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(w <= 360, `${hash}: ${w} px wide`);
+  }
+  await page.goto(`/#/threads/${th.thread.id}`);
+  await page.locator('main h1').waitFor();
+  await screenshot(page, 'thread-phone-en');
+});
+
+test('text from members is shown as text, never as HTML', async () => {
+  const m = await admin.register({name: '<img src=x onerror=alert(1)>'});
+  const th = await newThread(m, 'Title <script>alert(1)</script> here', 'Body <img src=x onerror="window.pwned=1"> and *em*');
+  const page = await newPage(browser, server);
+  let dialogs = 0;
+  page.on('dialog', (d) => {
+    dialogs += 1;
+    d.dismiss();
+  });
+  await signInPage(page, m.email);
+  await page.goto(`/#/threads/${th.thread.id}`);
+  await page.getByRole('heading', {name: 'Title <script>alert(1)</script> here'}).waitFor();
+  assert.equal(await page.locator('main img').count(), 0);
+  assert.equal(await page.locator('main script').count(), 0);
+  assert.equal(await page.locator('.post-body em').count(), 1);
+  assert.ok((await page.locator('.byline a').first().textContent()).includes('<img'));
+  assert.equal(await page.evaluate(() => window.pwned), undefined);
+  assert.equal(dialogs, 0);
+});

@@ -1,0 +1,21 @@
+// routes: the fragment paths (#/...) and the page each one draws. public pages need no
+// session; beforeGuidelines pages are open before the guidelines are accepted.
+import * as account from './views/account.js';
+import * as forum from './views/forum.js';
+import {thread} from './views/thread.js';
+
+export const routes = [
+  {pattern: /^\/signin$/, view: account.signin, public: true},
+  {pattern: /^\/signup$/, view: account.signup, public: true},
+  {pattern: /^\/guidelines$/, view: account.guidelines, beforeGuidelines: true},
+  {pattern: /^\/?$/, view: forum.home},
+  {pattern: /^\/c\/([a-z0-9-]+)$/, view: forum.category},
+  {pattern: /^\/new$/, view: forum.newThread},
+  {pattern: /^\/threads\/(\d+)$/, view: thread},
+];
+
+// Whether a fragment (#/groups) has a page yet: the navigation shows only those.
+export function routed(hash) {
+  const path = hash.slice(1).split('?')[0];
+  return routes.some((r) => r.pattern.test(path));
+}

@@ -1,0 +1,275 @@
+// A thread: its posts in order or as a tree, replying with the composer, editing with
+// conflict handling, reactions, bookmarks, the subscription, an accepted answer, and
+// new posts arriving live.
+import {h, mount, trustedHtml, announce, toast} from '../dom.js';
+import {t, loc, errorText} from '../i18n.js';
+import {get, post, patch, put, del, qs, ApiError} from '../api.js';
+import {composer, author, form, more} from '../components.js';
+import {live} from '../live.js';
+
+export async function thread(ctx) {
+  const id = Number(ctx.args[0]);
+  const order = ctx.params.get('order') === 'tree' ? 'tree' : 'chronological';
+  const data = await get(`/threads/${id}${qs({order})}`);
+  const th = data.thread;
+  ctx.title(th.title);
+  const me = ctx.me;
+  const byId = new Map();
+  const list = h('ol', {class: `posts ${order}`, 'aria-label': t('thread.posts_label')});
+  let replyTo = null;
+
+  const space = th.space || {};
+  let crumbs = h('a', {href: '#/'}, t('forum.title'));
+  if (space.type === 'category') {
+    const cats = await get('/categories');
+    const cat = cats.items.find((c) => c.id === space.id);
+    if (cat) crumbs = [crumbs, ' › ', h('a', {href: `#/c/${cat.slug}`}, loc(cat.name))];
+  } else if (space.type === 'group') {
+    crumbs = h('a', {href: `#/groups/${space.id}`}, t('nav.groups'));
+  } else if (space.type === 'conversation') {
+    crumbs = h('a', {href: '#/conversations'}, t('nav.conversations'));
+  }
+
+  const reactionButton = (p, name) => {
+    const mine = (p.my_reactions || []).includes(name);
+    const count = (p.reactions && p.reactions[name]) || 0;
+    const own = me && p.author && p.author.id === me.id;
+    return h('button', {type: 'button', class: 'reaction', 'aria-pressed': String(mine), disabled: own || null,
+      title: own ? t('post.own_reaction') : null,
+      onclick: async (ev) => {
+        const b = ev.currentTarget;
+        try {
+          const updated = mine ? await del(`/posts/${p.id}/reactions/${name}`) : await put(`/posts/${p.id}/reactions/${name}`);
+          const next = updated && updated.id ? updated : await get(`/posts/${p.id}`);
+          replacePost(next);
+          const again = document.querySelector(`#post-${p.id} .reaction[data-name="${name}"]`);
+          if (again) again.focus();
+        } catch (e) {
+          toast(errorText(e), 'error');
+          b.focus();
+        }
+      }, dataset: {name}}, t(`post.reaction.${name}`), ' ', h('span', {class: 'count'}, String(count)));
+  };
+
+  const renderPost = (p) => {
+    const visible = p.body_html !== null && p.body_html !== undefined;
+    const body = h('div', {class: 'post-body'});
+    if (visible) trustedHtml(body, p.body_html);
+    else body.appendChild(h('p', {class: 'placeholder'}, p.state === 'deleted' ? t('post.deleted') : t('post.hidden')));
+    const actions = h('div', {class: 'post-actions'});
+    if (p.state === 'visible') {
+      actions.append(reactionButton(p, 'helpful'), reactionButton(p, 'thanks'),
+        h('button', {type: 'button', class: 'link', 'aria-pressed': String(!!p.bookmarked), onclick: async () => {
+          try {
+            if (p.bookmarked) await del(`/posts/${p.id}/bookmark`);
+            else await put(`/posts/${p.id}/bookmark`);
+            p.bookmarked = !p.bookmarked;
+            announce(p.bookmarked ? t('post.bookmarked') : t('post.unbookmarked'));
+            replacePost(p);
+            document.querySelector(`#post-${p.id} .bookmark`)?.focus();
+          } catch (e) {
+            toast(errorText(e), 'error');
+          }
+        }, class: 'link bookmark'}, p.bookmarked ? t('post.unbookmark') : t('post.bookmark')));
+      if (!th.locked) {
+        actions.append(h('button', {type: 'button', class: 'link', onclick: () => startReply(p)}, t('post.reply')));
+      }
+      if (me && p.author && p.author.id === me.id) {
+        actions.append(h('button', {type: 'button', class: 'link', onclick: () => startEdit(p)}, t('post.edit')));
+      }
+      if (th.kind === 'question' && p.number !== 1 && me && th.author && (th.author.id === me.id)) {
+        actions.append(h('button', {type: 'button', class: 'link', onclick: async () => {
+          try {
+            await post(`/threads/${th.id}/answer`, {post_id: p.id});
+            th.accepted_post_id = p.id;
+            announce(t('post.accepted'));
+            for (const q of byId.values()) replacePost(q);
+          } catch (e) {
+            toast(errorText(e), 'error');
+          }
+        }}, t('post.accept')));
+      }
+    }
+    const accepted = th.accepted_post_id === p.id;
+    const li = h('li', {id: `post-${p.id}`, class: `post depth-${Math.min(p.depth || 0, 8)}${accepted ? ' accepted' : ''}`,
+      dataset: {id: p.id}},
+      h('article', {'aria-labelledby': `post-${p.id}-h`},
+        h('header', {class: 'post-head'},
+          h('h2', {class: 'visually-hidden', id: `post-${p.id}-h`}, t('post.by', {name: p.author ? p.author.display_name : ''})),
+          author(p.author, p.created_at),
+          p.edited_at ? h('span', {class: 'muted'}, ` · ${t('post.edited')}`) : null,
+          p.reply_to && order === 'chronological' && byId.has(p.reply_to)
+            ? h('a', {class: 'muted in-reply', href: `#/threads/${th.id}?post=${p.reply_to}`, onclick: (ev) => {
+              ev.preventDefault();
+              document.getElementById(`post-${p.reply_to}`)?.scrollIntoView();
+            }}, ` · ${t('post.in_reply_to', {name: byId.get(p.reply_to).author?.display_name || ''})}`) : null,
+          accepted ? h('span', {class: 'pill accepted'}, t('post.accepted_answer')) : null),
+        body, actions));
+    return li;
+  };
+
+  const editing = new Set(); // posts whose edit form is open: a live update waits
+  const replacePost = (p) => {
+    const old = byId.get(p.id);
+    if (old && p.my_reactions === undefined) p.my_reactions = old.my_reactions;
+    if (old && p.bookmarked === undefined) p.bookmarked = old.bookmarked;
+    byId.set(p.id, {...old, ...p});
+    if (editing.has(p.id)) return;
+    const el = document.getElementById(`post-${p.id}`);
+    if (el) el.replaceWith(renderPost(byId.get(p.id)));
+  };
+  const endEdit = (id) => {
+    editing.delete(id);
+    replacePost(byId.get(id));
+  };
+
+  const addPost = (p) => {
+    if (byId.has(p.id)) return;
+    byId.set(p.id, p);
+    const li = renderPost(p);
+    if (order === 'tree' && p.reply_to && byId.has(p.reply_to)) {
+      // after the parent's last descendant
+      let anchor = list.querySelector(`#post-${p.reply_to}`); // not yet in the page on first render
+      let next = anchor && anchor.nextElementSibling;
+      const parentDepth = byId.get(p.reply_to).depth || 0;
+      while (next && (byId.get(Number(next.dataset.id))?.depth || 0) > parentDepth) {
+        anchor = next;
+        next = next.nextElementSibling;
+      }
+      anchor.after(li);
+    } else {
+      list.appendChild(li);
+    }
+  };
+
+  for (const p of data.posts) addPost(p);
+
+  // replying
+  const replyNote = h('p', {class: 'replying', hidden: true});
+  const c = composer({label: t('compose.reply_label')});
+  const replyForm = form({'aria-labelledby': 'reply-h', class: 'reply-form'}, [replyNote, c.el,
+    h('div', {class: 'actions'}, h('button', {type: 'submit', class: 'primary'}, t('compose.send_reply')))], async () => {
+    try {
+      const p = await post(`/threads/${th.id}/posts`, {body: c.textarea.value,
+        reply_to: replyTo || undefined, acknowledge_privacy: c.acknowledged});
+      addPost({...p, my_reactions: p.my_reactions || []});
+      c.reset();
+      replyTo = null;
+      replyNote.hidden = true;
+      announce(t('compose.sent'));
+      markRead(p.id);
+      document.getElementById(`post-${p.id}`)?.scrollIntoView({block: 'nearest'});
+    } catch (e) {
+      c.showRefusal(e);
+      throw e;
+    }
+  });
+  const startReply = (p) => {
+    replyTo = p.id;
+    mount(replyNote, t('compose.replying_to', {name: p.author ? p.author.display_name : ''}), ' ',
+      h('button', {type: 'button', class: 'link', onclick: () => {
+        replyTo = null;
+        replyNote.hidden = true;
+      }}, t('common.cancel')));
+    replyNote.hidden = false;
+    c.textarea.focus();
+  };
+
+  // editing a post in place; a stale version shows the current text beside the draft
+  const startEdit = (p) => {
+    const li = document.getElementById(`post-${p.id}`);
+    const ed = composer({label: t('post.edit_label'), value: p.body || ''});
+    let version = p.version;
+    const conflict = h('div', {class: 'conflict', hidden: true, role: 'alert'});
+    const f = form({class: 'edit-form'}, [conflict, ed.el, h('div', {class: 'actions'},
+      h('button', {type: 'submit', class: 'primary'}, t('post.save')),
+      h('button', {type: 'button', onclick: () => endEdit(p.id)}, t('common.cancel')))], async () => {
+      try {
+        const updated = await patch(`/posts/${p.id}`, {body: ed.textarea.value, version, acknowledge_privacy: ed.acknowledged});
+        editing.delete(p.id);
+        replacePost(updated);
+        announce(t('post.saved'));
+        document.querySelector(`#post-${p.id} .post-actions button`)?.focus();
+      } catch (e) {
+        if (e instanceof ApiError && e.code === 'edit_conflict' && e.problem.post) {
+          const cur = e.problem.post;
+          version = cur.version;
+          const theirs = h('div', {class: 'post-body'});
+          trustedHtml(theirs, cur.body_html);
+          mount(conflict, h('h3', {}, t('post.conflict_title')), h('p', {}, t('post.conflict_help')), theirs);
+          conflict.hidden = false;
+          conflict.focus?.();
+          throw e;
+        }
+        ed.showRefusal(e);
+        throw e;
+      }
+    });
+    editing.add(p.id);
+    mount(li, f);
+    ed.textarea.focus();
+  };
+
+  // reading state: the newest post seen
+  const markRead = (postId) => {
+    post(`/threads/${th.id}/read`, {post_id: postId}).catch(() => {});
+  };
+  if (data.posts.length) markRead(Math.max(...data.posts.map((p) => p.id)));
+
+  const load = async (cursor) => {
+    const page = await get(`/threads/${th.id}${qs({order, cursor})}`);
+    for (const p of page.posts) addPost(p);
+    if (page.posts.length) markRead(Math.max(...page.posts.map((p) => p.id)));
+    return more(list, page.next_cursor, load);
+  };
+
+  const subscription = h('select', {id: 'sub-level', onchange: async (ev) => {
+    try {
+      await put(`/threads/${th.id}/subscription`, {level: ev.target.value});
+      announce(t('thread.subscription_saved'));
+    } catch (e) {
+      toast(errorText(e), 'error');
+    }
+  }}, ['watching', 'normal', 'muted'].map((l) => h('option', {value: l, selected: (th.subscription || 'normal') === l ? true : null},
+    t(`thread.subscription.${l}`))));
+
+  const orderLinks = h('nav', {class: 'sorts', 'aria-label': t('thread.order')},
+    h('a', {href: `#/threads/${th.id}`, 'aria-current': order === 'chronological' ? 'true' : null}, t('thread.order.chronological')),
+    h('a', {href: `#/threads/${th.id}?order=tree`, 'aria-current': order === 'tree' ? 'true' : null}, t('thread.order.tree')));
+
+  mount(ctx.main,
+    h('p', {class: 'crumbs'}, crumbs),
+    h('h1', {}, th.title),
+    h('p', {class: 'thread-meta'},
+      h('span', {class: `pill kind-${th.kind}`}, t(`thread.kind.${th.kind}`)),
+      h('span', {class: 'pill'}, t(`thread.status.${th.status}`)),
+      th.locked ? h('span', {class: 'pill'}, t('thread.locked')) : null,
+      (th.tags || []).map((tag) => h('span', {class: 'tag'}, tag)),
+      th.space?.type === 'conversation' && th.participants
+        ? h('span', {class: 'muted'}, t('thread.participants', {names: th.participants.map((u) => u.display_name).join(', ')})) : null),
+    h('div', {class: 'thread-tools'}, orderLinks,
+      h('p', {}, h('label', {for: 'sub-level'}, t('thread.subscription')), ' ', subscription)),
+    list,
+    more(list, data.next_cursor, load),
+    th.locked ? h('p', {class: 'muted'}, t('thread.locked_help'))
+      : h('section', {'aria-labelledby': 'reply-h'}, h('h2', {id: 'reply-h'}, t('compose.reply_title')), replyForm));
+
+  const focusPost = ctx.params.get('post');
+  if (focusPost) document.getElementById(`post-${focusPost}`)?.scrollIntoView();
+
+  // live: new posts, edits, hidden posts
+  const stop = live.thread(th.id, {
+    'post.created': (p) => {
+      if (byId.has(p.id)) return;
+      addPost({...p, my_reactions: []});
+      announce(t('thread.new_post', {name: p.author ? p.author.display_name : ''}));
+    },
+    'post.updated': (p) => replacePost(p),
+    'post.hidden': (p) => replacePost(p),
+    'thread.updated': (x) => {
+      if (x.locked !== th.locked || x.title !== th.title) announce(t('thread.changed'));
+      Object.assign(th, x);
+    },
+  });
+  ctx.onLeave(stop);
+}

@@ -3,6 +3,8 @@
 import * as account from './views/account.js';
 import * as forum from './views/forum.js';
 import {thread} from './views/thread.js';
+import * as activity from './views/activity.js';
+import * as people from './views/people.js';
 
 export const routes = [
   {pattern: /^\/signin$/, view: account.signin, public: true},
@@ -12,6 +14,11 @@ export const routes = [
   {pattern: /^\/c\/([a-z0-9-]+)$/, view: forum.category},
   {pattern: /^\/new$/, view: forum.newThread},
   {pattern: /^\/threads\/(\d+)$/, view: thread},
+  {pattern: /^\/notifications$/, view: activity.notifications, beforeGuidelines: true},
+  {pattern: /^\/bookmarks$/, view: activity.bookmarks},
+  {pattern: /^\/search$/, view: activity.search},
+  {pattern: /^\/users\/(\d+)$/, view: people.profile},
+  {pattern: /^\/settings$/, view: people.settings, beforeGuidelines: true},
 ];
 
 // Whether a fragment (#/groups) has a page yet: the navigation shows only those.

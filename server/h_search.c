@@ -74,18 +74,9 @@ void cf_h_search(struct cf_request *req)
     struct cf_page page;
     if (cf_query_page(req, 2, 2, &page) < 0)
         return;
-    const char *q = cf_request_query(req, "q");
-    size_t chars = q ? cf_utf8_chars(q) : 0;
-    if (q == NULL || chars == 0 || chars > Q_MAX_CHARS || q[strspn(q, " \t")] == '\0') {
-        cf_reply_problem(req, 400, "invalid_query",
-                         "q is the text to search for (1 to %d characters)", Q_MAX_CHARS);
+    const char *q;
+    if (cf_query_text(req, "q", Q_MAX_CHARS, 1, "the text to search for", &q) < 0)
         return;
-    }
-    for (const char *c = q; *c; c++)
-        if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-            cf_reply_problem(req, 400, "invalid_query", "q has control characters");
-            return;
-        }
     struct cf_space_filters f;
     if (cf_query_space_filters(req, &f) < 0)
         return;

@@ -120,6 +120,28 @@ int cf_query_one_of(struct cf_request *req, const char *key, const char *const *
     return -1;
 }
 
+int cf_query_text(struct cf_request *req, const char *key, size_t max_chars, int required,
+                  const char *what, const char **out)
+{
+    const char *q = cf_request_query(req, key);
+    *out = NULL;
+    if (q == NULL && !required)
+        return 0;
+    size_t chars = q ? cf_utf8_chars(q) : 0;
+    if (q == NULL || chars == 0 || chars > max_chars || q[strspn(q, " \t")] == '\0') {
+        cf_reply_problem(req, 400, "invalid_query", "%s is %s (1 to %zu characters)", key, what,
+                         max_chars);
+        return -1;
+    }
+    for (const char *c = q; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+            cf_reply_problem(req, 400, "invalid_query", "%s has control characters", key);
+            return -1;
+        }
+    *out = q;
+    return 1;
+}
+
 int cf_query_id(struct cf_request *req, const char *key, char out[24], const char *message)
 {
     const char *s = cf_request_query(req, key);

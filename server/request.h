@@ -155,6 +155,12 @@ json_t *cf_request_sql_outcome(struct cf_request *req, const struct cf_db_result
  * or -1 after answering 400 invalid_query with message. */
 int cf_query_id(struct cf_request *req, const char *key, char out[24], const char *message);
 
+/* A ?key= of free text (a search): 1 to max_chars characters, not only blanks, no
+ * control characters. 1 (*out: the text), 0 when absent and not required, or -1 after
+ * answering 400 invalid_query with what. */
+int cf_query_text(struct cf_request *req, const char *key, size_t max_chars, int required,
+                  const char *what, const char **out);
+
 /* 1 when s is a tag: 1 to 30 characters of [a-z0-9-]. */
 int cf_tag_valid(const char *s);
 

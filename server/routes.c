@@ -102,6 +102,7 @@ const struct cf_route cf_routes[] = {
     /* accounts */
     {CF_POST, "/api/v1/invitations", cf_h_invitation_create, CF_AUTH_USER, CF_ROUTE_JSON_BODY},
     {CF_POST, "/api/v1/users", cf_h_user_register, CF_AUTH_NONE, CF_ROUTE_JSON_BODY},
+    {CF_GET, "/api/v1/users", cf_h_users_list, CF_AUTH_USER, 0},
     {CF_GET, "/api/v1/users/{id}", cf_h_user_get, CF_AUTH_USER, 0},
     {CF_PATCH, "/api/v1/users/{id}", cf_h_user_update, CF_AUTH_USER, CF_ROUTE_JSON_BODY},
     {CF_POST, "/api/v1/sessions", cf_h_session_create, CF_AUTH_NONE, CF_ROUTE_JSON_BODY},

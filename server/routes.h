@@ -97,6 +97,7 @@ void cf_h_my_sessions(struct cf_request *req);
 void cf_h_my_session_delete(struct cf_request *req);
 /* h_users.c */
 void cf_h_user_register(struct cf_request *req);
+void cf_h_users_list(struct cf_request *req);
 void cf_h_user_get(struct cf_request *req);
 void cf_h_user_update(struct cf_request *req);
 /* 1 when e looks like an email address (one @, a dotted domain, no spaces). */

@@ -592,3 +592,49 @@ def test_no_password_or_token_reaches_the_log(server, admin):
         assert s not in log
     lines = [l for l in server.log_lines() if l.get("route") == "/api/v1/me"]
     assert any(l["user_id"] == m.id for l in lines)
+
+
+def test_the_member_directory_finds_colleagues_by_name_or_handle(server, admin):
+    tag = f"{random.randrange(10**8):08d}"
+    a = register(server, admin, name=f"Dr Amélie Zorro{tag}").accept_guidelines()
+    b = register(server, admin, name=f"Dr Bob Zorro{tag}", network="ON")
+    register(server, admin, name=f"Dr Carl 100%{tag}")
+    # part of a name, accents and case ignored; members only ever see profiles
+    r = a.get(f"/api/v1/users?q=amelie%20zorro{tag}")
+    assert r.status == 200
+    items = r.json()["items"]
+    assert [u["display_name"] for u in items] == [f"Dr Amélie Zorro{tag}"]
+    assert "email" not in items[0] and items[0]["handle"]
+    both = a.get(f"/api/v1/users?q=ZORRO{tag}").json()["items"]
+    assert {u["display_name"] for u in both} == {f"Dr Amélie Zorro{tag}", f"Dr Bob Zorro{tag}"}
+    # by @handle
+    handle = items[0]["handle"]
+    assert [u["id"] for u in a.get(f"/api/v1/users?q=%40{handle}").json()["items"]] == [items[0]["id"]]
+    # one network
+    on = next(n for n in server.get("/api/v1/networks").json()["items"] if n["code"] == "ON")
+    r = a.get(f"/api/v1/users?q=zorro{tag}&network={on['id']}").json()["items"]
+    assert [u["display_name"] for u in r] == [f"Dr Bob Zorro{tag}"]
+    # % and _ are letters, not patterns
+    assert [u["display_name"] for u in a.get(f"/api/v1/users?q=100%25{tag}").json()["items"]] == [
+        f"Dr Carl 100%{tag}"]
+    assert a.get(f"/api/v1/users?q=%25%25{tag}").json()["items"] == []
+    assert a.get(f"/api/v1/users?q=zo_ro{tag}").json()["items"] == []
+    # keyset pages: every match once
+    seen, cursor = [], None
+    for _ in range(5):
+        page = a.get(f"/api/v1/users?q=zorro{tag}&limit=1" + (f"&cursor={cursor}" if cursor else "")).json()
+        seen += [u["id"] for u in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert sorted(seen) == sorted(u["id"] for u in both) and len(seen) == 2
+    # admins see emails, as on profiles
+    assert admin.get(f"/api/v1/users?q=zorro{tag}").json()["items"][0]["email"].endswith("@example.ca")
+    # bad input is a clear 400; no session is a 401
+    problem(a.get("/api/v1/users?q=" + "x" * 101), 400, "invalid_query")
+    problem(a.get("/api/v1/users?q=%20%20"), 400, "invalid_query")
+    problem(a.get("/api/v1/users?q=a%01b"), 400, "invalid_query")
+    problem(a.get("/api/v1/users?network=abc"), 400, "invalid_query")
+    problem(a.get("/api/v1/users?limit=0"), 400, "invalid_query")
+    problem(server.request("GET", "/api/v1/users?q=zorro"), 401, "unauthenticated")
+    assert b.get(f"/api/v1/users?q=zorro{tag}").status == 200  # before the guidelines too

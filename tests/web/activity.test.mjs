@@ -1,40 +1,18 @@
 // Browser tests of notifications (live), bookmarks, search with filters, profiles and
 // settings, against the real server and database, with axe on every page.
-import {test, before, after} from 'node:test';
+import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {Server, Member, launch, newPage, signInPage, axe, screenshot, uniqueEmail, PASSWORD} from './harness.mjs';
+import {setup, newPage, signInPage, noAxe, screenshot, PASSWORD} from './harness.mjs';
 
 let server;
 let browser;
 let admin;
-
-before(async () => {
-  server = await new Server().start();
-  admin = await (await Member.signIn(server, server.createAdmin(uniqueEmail('admin')))).acceptGuidelines();
-  browser = await launch();
-});
-
-after(async () => {
-  if (browser) await browser.close();
-  if (server) await server.stop();
-});
-
-async function noAxe(page, what) {
-  const v = await axe(page);
-  assert.deepEqual(v, [], `${what}: ${JSON.stringify(v, null, 1)}`);
-}
-
-async function newThread(member, title, body, extra = {}) {
-  const cats = (await member.call('GET', '/categories')).body.items;
-  const cat = extra.category ? cats.find((c) => c.slug === extra.category) : cats[0];
-  delete extra.category;
-  return (await member.call('POST', '/threads', {category_id: cat.id, title, body, kind: 'discussion', ...extra}, 201)).body;
-}
+setup((env) => ({server, browser, admin} = env));
 
 test('a reply arrives as a notification without a reload, and is marked read', async () => {
   const a = await admin.register({name: 'Dr Ada Notes'});
   const b = await admin.register({name: 'Dr Ben Replies'});
-  const th = await newThread(a, 'Pregabalin in renal impairment', 'What dose would you use?');
+  const th = await a.newThread('Pregabalin in renal impairment', 'What dose would you use?');
   const page = await newPage(browser, server);
   await signInPage(page, a.email);
   await page.goto('/#/notifications');
@@ -63,7 +41,7 @@ test('a reply arrives as a notification without a reload, and is marked read', a
 
 test('bookmarks list the saved posts and can be removed', async () => {
   const a = await admin.register({name: 'Dr Keep Marks'});
-  const th = await newThread(a, 'Naloxone kits in rural clinics', 'Where do you stock them?');
+  const th = await a.newThread('Naloxone kits in rural clinics', 'Where do you stock them?');
   await a.call('PUT', `/posts/${th.post.id}/bookmark`, undefined);
   const page = await newPage(browser, server);
   await signInPage(page, a.email);
@@ -78,8 +56,8 @@ test('bookmarks list the saved posts and can be removed', async () => {
 test('search finds posts in both languages, with marks, filters and clear errors', async () => {
   const a = await admin.register({name: 'Dr Search Sage'});
   const word = `zq${Date.now().toString(36)}`;
-  await newThread(a, `Tapering plan ${word}`, `We are tapering slowly. ${word}`);
-  await newThread(a, `Douleurs à l'épaule ${word}`, `Les médicaments aident peu. ${word}`, {category: 'mental-health'});
+  await a.newThread(`Tapering plan ${word}`, `We are tapering slowly. ${word}`);
+  await a.newThread(`Douleurs à l'épaule ${word}`, `Les médicaments aident peu. ${word}`, {category: 'mental-health'});
   const page = await newPage(browser, server);
   await signInPage(page, a.email);
   await page.getByRole('link', {name: 'Search', exact: true}).click();

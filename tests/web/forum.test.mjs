@@ -3,37 +3,15 @@
 // and thread lists, reading a thread in both orders, replying and starting threads with
 // the preview and the privacy check, editing with a conflict, reactions, bookmarks, the
 // subscription, live posts, the language switch, a phone-width screen, axe on each page.
-import {test, before, after} from 'node:test';
+import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {Server, Member, launch, newPage, signInPage, axe, screenshot, uniqueEmail, PASSWORD} from './harness.mjs';
+import {setup, Member, newPage, signInPage, noAxe, screenshot, uniqueEmail, PASSWORD} from './harness.mjs';
 import {strings} from '../../web/js/strings.js';
 
 let server;
 let browser;
 let admin;
-
-before(async () => {
-  server = await new Server().start();
-  const email = server.createAdmin(uniqueEmail('admin'));
-  admin = await (await Member.signIn(server, email)).acceptGuidelines();
-  browser = await launch();
-});
-
-after(async () => {
-  if (browser) await browser.close();
-  if (server) await server.stop();
-});
-
-async function noAxe(page, what) {
-  const v = await axe(page);
-  assert.deepEqual(v, [], `${what}: ${JSON.stringify(v, null, 1)}`);
-}
-
-async function newThread(member, title, body = 'A first post about tapering.', extra = {}) {
-  const cats = (await member.call('GET', '/categories')).body.items;
-  const r = await member.call('POST', '/threads', {category_id: cats[0].id, title, body, kind: 'discussion', ...extra}, 201);
-  return r.body;
-}
+setup((env) => ({server, browser, admin} = env));
 
 test('English and French have the same strings', () => {
   const en = Object.keys(strings.en).sort();
@@ -138,7 +116,7 @@ test('starting a thread: preview, a privacy warning marked in the text, acknowle
 
 test('a health card number blocks the post until it is removed', async () => {
   const m = await admin.register({name: 'Dr Ana Silva'});
-  const th = await newThread(m, 'Gabapentin and sleep');
+  const th = await m.newThread('Gabapentin and sleep');
   const page = await newPage(browser, server);
   await signInPage(page, m.email);
   await page.goto(`/#/threads/${th.thread.id}`);
@@ -159,7 +137,7 @@ test('a health card number blocks the post until it is removed', async () => {
 test('reading a thread: live posts, replies as a tree, reactions, bookmarks, subscription', async () => {
   const a = await admin.register({name: 'Dr Mentor Ames'});
   const b = await admin.register({name: 'Dr Mentee Bell'});
-  const th = await newThread(a, 'Low back pain and sleep');
+  const th = await a.newThread('Low back pain and sleep');
   const page = await newPage(browser, server);
   await signInPage(page, b.email);
   await page.goto(`/#/threads/${th.thread.id}`);
@@ -210,7 +188,7 @@ test('reading a thread: live posts, replies as a tree, reactions, bookmarks, sub
 
 test('editing a post that changed meanwhile shows the current version, then saves', async () => {
   const m = await admin.register({name: 'Dr Edit Evans'});
-  const th = await newThread(m, 'Duloxetine dosing', 'Start at 30 mg.');
+  const th = await m.newThread('Duloxetine dosing', 'Start at 30 mg.');
   const postId = th.post.id;
   const page = await newPage(browser, server);
   await signInPage(page, m.email);
@@ -231,7 +209,7 @@ test('editing a post that changed meanwhile shows the current version, then save
 
 test('the language switch changes every string, and the choice is kept', async () => {
   const m = await admin.register({name: 'Dr Claire Roy'});
-  await newThread(m, 'Douleur chronique et sommeil');
+  await m.newThread('Douleur chronique et sommeil');
   const page = await newPage(browser, server);
   await signInPage(page, m.email);
   await page.getByRole('heading', {name: 'National forum'}).waitFor();
@@ -259,7 +237,7 @@ test('the language switch changes every string, and the choice is kept', async (
 
 test('on a 360 px phone every page fits the width', async () => {
   const m = await admin.register({name: 'Dr Phone Patel'});
-  const th = await newThread(m, 'A very long title to see how a phone shows it when it wraps over lines');
+  const th = await m.newThread('A very long title to see how a phone shows it when it wraps over lines');
   const page = await newPage(browser, server, {width: 360, height: 740});
   await signInPage(page, m.email);
   for (const hash of ['#/', `#/threads/${th.thread.id}`, '#/new']) {
@@ -276,7 +254,7 @@ test('on a 360 px phone every page fits the width', async () => {
 
 test('text from members is shown as text, never as HTML', async () => {
   const m = await admin.register({name: '<img src=x onerror=alert(1)>'});
-  const th = await newThread(m, 'Title <script>alert(1)</script> here', 'Body <img src=x onerror="window.pwned=1"> and *em*');
+  const th = await m.newThread('Title <script>alert(1)</script> here', 'Body <img src=x onerror="window.pwned=1"> and *em*');
   const page = await newPage(browser, server);
   let dialogs = 0;
   page.on('dialog', (d) => {

@@ -9,6 +9,8 @@ import {readFileSync, mkdirSync, openSync} from 'node:fs';
 import {createServer} from 'node:net';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
+import {before, after} from 'node:test';
+import assert from 'node:assert/strict';
 import {chromium} from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -132,6 +134,15 @@ export class Member {
     return this;
   }
 
+  // a thread in a category (the first, or the one whose slug is extra.category)
+  async newThread(title, body = 'A first post about tapering.', extra = {}) {
+    const cats = (await this.call('GET', '/categories')).body.items;
+    const {category, ...rest} = extra;
+    const cat = category ? cats.find((c) => c.slug === category) : cats[0];
+    const r = await this.call('POST', '/threads', {category_id: cat.id, title, body, kind: 'discussion', ...rest}, 201);
+    return r.body;
+  }
+
   async invite(email, {network = 'BC', role} = {}) {
     const r = await this.call('POST', '/invitations', {email, network, site_role: role}, 201);
     return r.body.code;
@@ -202,4 +213,35 @@ export async function screenshot(page, name) {
   const dir = process.env.CONFER_SCREENSHOTS === '1' ? path.join(ROOT, 'docs', 'screenshots') : path.join(TMP, 'screenshots');
   mkdirSync(dir, {recursive: true});
   await page.screenshot({path: path.join(dir, `${name}.png`), fullPage: false});
+}
+
+// The shared set-up of a test file: a server with its own database, an admin who has
+// accepted the guidelines, and a browser; ready({server, admin, browser}) receives them.
+export function setup(ready) {
+  let env = {};
+  before(async () => {
+    const server = await new Server().start();
+    env.server = server;
+    const admin = await (await Member.signIn(server, server.createAdmin(uniqueEmail('admin')))).acceptGuidelines();
+    env = {server, admin, browser: await launch()};
+    ready(env);
+  });
+  after(async () => {
+    if (env.browser) await env.browser.close();
+    if (env.server) await env.server.stop();
+  });
+}
+
+// Asserts axe-core finds no serious or critical violation on the page as it is.
+export async function noAxe(page, what) {
+  const v = await axe(page);
+  assert.deepEqual(v, [], `${what}: ${JSON.stringify(v, null, 1)}`);
+}
+
+// A signed-in page whose confirmation dialogs are accepted.
+export async function pageFor(browser, server, member, opts) {
+  const page = await newPage(browser, server, opts);
+  page.on('dialog', (d) => d.accept());
+  await signInPage(page, member.email);
+  return page;
 }

@@ -95,7 +95,10 @@ export function renderShell() {
     if (role === 'moderator' || role === 'admin' || role === 'coordinator') {
       items.push(navLink('#/moderation', t('nav.moderation')));
     }
-    if (role === 'coordinator' || role === 'admin') items.push(navLink('#/reports', t('nav.reports')));
+    if (role === 'coordinator' || role === 'admin') {
+      items.push(navLink('#/reports', t('nav.reports')));
+      items.push(navLink('#/invite', t('nav.invite')));
+    }
     mount(nav, h('ul', {}, items.filter((li) => routed(li.firstChild.getAttribute('href')))));
     mount(document.getElementById('account'),
       h('a', {href: '#/settings'}, me.display_name),

@@ -2,7 +2,7 @@
 // the composer (Markdown, preview, live privacy check), author lines, pagers.
 import {h, mount, nextId, trustedHtml, announce} from './dom.js';
 import {t, errorText, fieldErrorText, fmtAgo, fmtDate} from './i18n.js';
-import {post, ApiError} from './api.js';
+import {get, post, qs, ApiError} from './api.js';
 
 // A labelled input. opts: {label, name, type, value, required, hint, autocomplete, ...}
 export function field(opts) {
@@ -276,4 +276,52 @@ export function more(list, nextCursor, load) {
     }
   });
   return b;
+}
+
+// A member picker over the directory (GET /users?q=): a search field and the matches as
+// buttons. onPick(user) is called with the chosen member. opts: {label, network, exclude}
+export function memberPicker(opts) {
+  const input = field({label: opts.label, name: opts.name || 'member_q', type: 'search', hint: t('picker.hint'),
+    autocomplete: 'off'});
+  const results = h('ul', {class: 'picker-results', 'aria-live': 'polite'});
+  let timer = null;
+  let seq = 0;
+  const run = async () => {
+    const q = input.input.value.trim();
+    const mine = ++seq;
+    if (q.length < 2) {
+      mount(results);
+      return;
+    }
+    try {
+      const r = await get(`/users${qs({q, network: opts.network, limit: 10})}`);
+      if (mine !== seq) return;
+      const exclude = new Set((opts.exclude && opts.exclude()) || []);
+      const found = r.items.filter((u) => !exclude.has(u.id));
+      mount(results, found.length ? found.map((u) => h('li', {},
+        h('button', {type: 'button', class: 'pick', onclick: () => {
+          opts.onPick(u);
+          input.input.value = '';
+          mount(results);
+          input.input.focus();
+        }}, t('picker.add', {name: u.display_name}), h('span', {class: 'muted'},
+          ` · @${u.handle} · ${t(`profession.${u.profession}`)}`))))
+        : h('li', {class: 'muted'}, t('picker.none')));
+    } catch (e) {
+      mount(results, h('li', {class: 'error'}, errorText(e)));
+    }
+  };
+  input.input.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(run, 250);
+  });
+  // Enter searches at once rather than submitting the surrounding form
+  input.input.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter') {
+      ev.preventDefault();
+      clearTimeout(timer);
+      run();
+    }
+  });
+  return h('div', {class: 'picker'}, input, results);
 }

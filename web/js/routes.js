@@ -5,6 +5,10 @@ import * as forum from './views/forum.js';
 import {thread} from './views/thread.js';
 import * as activity from './views/activity.js';
 import * as people from './views/people.js';
+import * as groups from './views/groups.js';
+import * as conversations from './views/conversations.js';
+import * as moderation from './views/moderation.js';
+import * as admin from './views/admin.js';
 
 export const routes = [
   {pattern: /^\/signin$/, view: account.signin, public: true},
@@ -19,6 +23,16 @@ export const routes = [
   {pattern: /^\/search$/, view: activity.search},
   {pattern: /^\/users\/(\d+)$/, view: people.profile},
   {pattern: /^\/settings$/, view: people.settings, beforeGuidelines: true},
+  {pattern: /^\/groups$/, view: groups.groups},
+  {pattern: /^\/groups\/new$/, view: groups.newGroup},
+  {pattern: /^\/groups\/(\d+)$/, view: groups.group},
+  {pattern: /^\/conversations$/, view: conversations.conversations},
+  {pattern: /^\/conversations\/new$/, view: conversations.newConversation},
+  {pattern: /^\/moderation$/, view: moderation.queue},
+  {pattern: /^\/moderation\/log$/, view: moderation.log},
+  {pattern: /^\/responses$/, view: admin.responses, beforeGuidelines: true},
+  {pattern: /^\/reports$/, view: admin.reports},
+  {pattern: /^\/invite$/, view: admin.invite},
 ];
 
 // Whether a fragment (#/groups) has a page yet: the navigation shows only those.

@@ -6,6 +6,7 @@ import {get, patch, post, del} from '../api.js';
 import {field, form} from '../components.js';
 import {session, renderShell} from '../app.js';
 import {setLocale, locale} from '../i18n.js';
+import {suspendBox} from './moderation.js';
 
 export async function profile(ctx) {
   const id = Number(ctx.args[0]);
@@ -22,7 +23,24 @@ export async function profile(ctx) {
       h('dt', {}, t('profile.posts')), h('dd', {}, String(u.post_count))),
     u.bio ? [h('h2', {}, t('profile.about')), h('p', {class: 'bio'}, u.bio)] : null,
     mine ? h('p', {}, h('a', {href: '#/settings'}, t('profile.edit')))
-      : h('p', {}, h('a', {class: 'button', href: `#/conversations/new?to=${u.id}`}, t('profile.message')))));
+      : h('p', {}, h('a', {class: 'button', href: `#/conversations/new?to=${u.id}`}, t('profile.message'))),
+    u.suspended_until ? h('p', {class: 'error'}, t('moderation.suspended_until', {when: fmtDate(u.suspended_until)})) : null,
+    !mine && ctx.me && ['moderator', 'admin'].includes(ctx.me.site_role)
+      ? suspendBox(u, () => window.dispatchEvent(new HashChangeEvent('hashchange'))) : null,
+    !mine && ctx.me && ctx.me.site_role === 'admin' ? roleBox(u) : null));
+}
+
+// An admin's change of a member's site role.
+function roleBox(u) {
+  const role = field({label: t('profile.role'), name: 'site_role', type: 'select', value: u.site_role,
+    options: ['member', 'coordinator', 'moderator', 'admin'].map((r) => [r, t(`role.${r}`)])});
+  const reason = field({label: t('moderation.reason'), name: 'reason', required: true, minlength: 3, maxlength: 500});
+  return h('section', {'aria-labelledby': 'role-h'}, h('h2', {id: 'role-h'}, t('profile.change_role')),
+    form({}, [role, reason, h('button', {type: 'submit'}, t('profile.change_role'))], async () => {
+      await patch(`/users/${u.id}`, {site_role: role.input.value, reason: reason.input.value.trim()});
+      announce(t('settings.saved'));
+      window.dispatchEvent(new HashChangeEvent('hashchange'));
+    }));
 }
 
 export async function settings(ctx) {

@@ -4,8 +4,15 @@
 import {h, mount, trustedHtml, announce, toast} from '../dom.js';
 import {t, loc, errorText} from '../i18n.js';
 import {get, post, patch, put, del, qs, ApiError} from '../api.js';
-import {composer, author, form, more} from '../components.js';
+import {composer, author, form, more, field} from '../components.js';
 import {live} from '../live.js';
+
+// The caller's role in the thread's group, when it is in one.
+function groupRoleOf(me, th) {
+  if (!me || !th.space || th.space.type !== 'group') return null;
+  const g = (me.groups || []).find((x) => x.id === th.space.id);
+  return g ? g.role : null;
+}
 
 export async function thread(ctx) {
   const id = Number(ctx.args[0]);
@@ -15,6 +22,12 @@ export async function thread(ctx) {
   ctx.title(th.title);
   const me = ctx.me;
   const byId = new Map();
+  const staff = me && ['moderator', 'admin', 'coordinator'].includes(me.site_role);
+  const groupRole = groupRoleOf(me, th);
+  // who may hide a post: those who moderate the thread, and a group's mentors (the
+  // server has the last word: a refusal is shown)
+  const mayHide = th.space && th.space.type !== 'conversation' && (staff || groupRole === 'mentor');
+  const mayModerate = th.space && th.space.type !== 'conversation' && staff;
   const list = h('ol', {class: `posts ${order}`, 'aria-label': t('thread.posts_label')});
   let replyTo = null;
 
@@ -76,6 +89,8 @@ export async function thread(ctx) {
       }
       if (me && p.author && p.author.id === me.id) {
         actions.append(h('button', {type: 'button', class: 'link', onclick: () => startEdit(p)}, t('post.edit')));
+      } else {
+        actions.append(h('button', {type: 'button', class: 'link', onclick: (ev) => openFlag(p, ev.currentTarget)}, t('post.flag')));
       }
       if (th.kind === 'question' && p.number !== 1 && me && th.author && (th.author.id === me.id)) {
         actions.append(h('button', {type: 'button', class: 'link', onclick: async () => {
@@ -88,6 +103,19 @@ export async function thread(ctx) {
             toast(errorText(e), 'error');
           }
         }}, t('post.accept')));
+      }
+    }
+    if (p.state !== 'deleted') {
+      const own = me && p.author && p.author.id === me.id;
+      if (own || mayModerate) {
+        actions.append(h('button', {type: 'button', class: 'link', onclick: () => deletePost(p)}, t('post.delete')));
+      }
+      if (mayHide) {
+        actions.append(h('button', {type: 'button', class: 'link', onclick: (ev) => openHide(p, ev.currentTarget)},
+          p.state === 'hidden' ? t('post.unhide') : t('post.hide')));
+      }
+      if (own || mayModerate) {
+        actions.append(h('button', {type: 'button', class: 'link', onclick: (ev) => showHistory(p, ev.currentTarget)}, t('post.history')));
       }
     }
     const accepted = th.accepted_post_id === p.id;
@@ -143,6 +171,84 @@ export async function thread(ctx) {
   };
 
   for (const p of data.posts) addPost(p);
+
+  // a small form under a post's actions, replacing any other open one
+  const inline = (button, children, submitLabel, onSubmit) => {
+    const actions = button.closest('.post-actions');
+    actions.parentElement.querySelector('.inline-form')?.remove();
+    const f = form({class: 'inline-form'}, [children, h('div', {class: 'actions'},
+      h('button', {type: 'submit', class: 'primary'}, submitLabel),
+      h('button', {type: 'button', onclick: () => {
+        f.remove();
+        button.focus();
+      }}, t('common.cancel')))], async () => {
+      await onSubmit();
+      f.remove();
+    });
+    actions.after(f);
+    f.querySelector('select, input, textarea')?.focus();
+  };
+  const openFlag = (p, button) => {
+    const reason = field({label: t('flag.reason'), name: 'reason', type: 'select', required: true, value: '',
+      options: [['', t('field.choose')], ...['privacy', 'disrespectful', 'clinical_safety', 'spam', 'off_topic', 'other']
+        .map((r) => [r, t(`flag.reason.${r}`)])]});
+    const note = field({label: t('flag.note'), name: 'note', maxlength: 1000, hint: t('flag.note_hint')});
+    inline(button, [h('p', {}, t('flag.intro')), reason, note], t('flag.send'), async () => {
+      await post(`/posts/${p.id}/flags`, {reason: reason.input.value || undefined, note: note.input.value});
+      announce(t('flag.sent'));
+      toast(t('flag.sent'));
+      const fresh = await get(`/posts/${p.id}`);
+      replacePost(fresh);
+    });
+  };
+  const openHide = (p, button) => {
+    const reason = field({label: t('moderation.reason'), name: 'reason', required: true, minlength: 3, maxlength: 500});
+    const hiding = p.state !== 'hidden';
+    inline(button, [reason], hiding ? t('post.hide') : t('post.unhide'), async () => {
+      const updated = await post(`/posts/${p.id}/${hiding ? 'hide' : 'unhide'}`, {reason: reason.input.value.trim()});
+      replacePost(updated);
+      announce(hiding ? t('post.was_hidden') : t('post.was_shown'));
+    });
+  };
+  const deletePost = async (p) => {
+    if (!window.confirm(p.number === 1 ? t('post.delete_thread_confirm') : t('post.delete_confirm'))) return;
+    try {
+      await del(`/posts/${p.id}`);
+      if (p.number === 1) {
+        location.hash = '#/';
+        return;
+      }
+      replacePost({...byId.get(p.id), state: 'deleted', body: null, body_html: null});
+      announce(t('post.was_deleted'));
+    } catch (e) {
+      toast(errorText(e), 'error');
+    }
+  };
+  const showHistory = async (p, button) => {
+    const li = button.closest('article');
+    li.querySelector('.history')?.remove();
+    try {
+      const r = await get(`/posts/${p.id}/revisions`);
+      const box = h('section', {class: 'history', 'aria-label': t('post.history')},
+        h('h3', {}, t('post.history')),
+        h('ol', {}, r.items.map((v) => {
+          const body = h('div', {class: 'post-body'});
+          if (v.body_html) trustedHtml(body, v.body_html);
+          else body.appendChild(h('p', {class: 'placeholder'}, t('post.redacted')));
+          return h('li', {}, h('p', {class: 'muted'}, t('post.version', {n: v.version}), ' · ', author(v.editor, v.created_at)),
+            v.title ? h('p', {}, h('strong', {}, v.title)) : null, body);
+        })),
+        h('button', {type: 'button', onclick: () => {
+          box.remove();
+          button.focus();
+        }}, t('common.close')));
+      li.appendChild(box);
+      box.querySelector('h3').setAttribute('tabindex', '-1');
+      box.querySelector('h3').focus();
+    } catch (e) {
+      toast(errorText(e), 'error');
+    }
+  };
 
   // replying
   const replyNote = h('p', {class: 'replying', hidden: true});
@@ -233,6 +339,43 @@ export async function thread(ctx) {
   }}, ['watching', 'normal', 'muted'].map((l) => h('option', {value: l, selected: (th.subscription || 'normal') === l ? true : null},
     t(`thread.subscription.${l}`))));
 
+  const editThread = (button) => {
+    const title = field({label: t('field.title'), name: 'title', value: th.title, required: true, maxlength: 200});
+    const tags = field({label: t('field.tags'), name: 'tags', value: (th.tags || []).join(' '), hint: t('compose.tags_hint')});
+    const kind = field({label: t('field.kind'), name: 'kind', type: 'select', value: th.kind,
+      options: ['discussion', 'case', 'question'].map((k) => [k, t(`thread.kind.${k}`)])});
+    const status = field({label: t('thread.status'), name: 'status', type: 'select', value: th.status,
+      options: ['open', 'resolved', 'closed'].map((k) => [k, t(`thread.status.${k}`)])});
+    const mine = me && th.author && th.author.id === me.id;
+    const pin = h('input', {type: 'checkbox', id: 'th-pinned', checked: th.pinned});
+    const lock = h('input', {type: 'checkbox', id: 'th-locked', checked: th.locked});
+    const modFields = mayModerate ? h('fieldset', {}, h('legend', {}, t('thread.moderation')),
+      h('p', {}, pin, h('label', {for: 'th-pinned'}, t('thread.pinned'))),
+      h('p', {}, lock, h('label', {for: 'th-locked'}, t('thread.locked')))) : null;
+    const f = form({class: 'thread-edit'}, [mine ? [title, tags, kind, status] : null, modFields,
+      h('div', {class: 'actions'}, h('button', {type: 'submit', class: 'primary'}, t('post.save')),
+        h('button', {type: 'button', onclick: () => {
+          f.remove();
+          button.hidden = false;
+          button.focus();
+        }}, t('common.cancel')))], async () => {
+      const body = {};
+      if (mine) {
+        Object.assign(body, {title: title.input.value.trim(), kind: kind.input.value, status: status.input.value,
+          tags: tags.input.value.split(/[\s,]+/).map((x) => x.trim().toLowerCase()).filter(Boolean)});
+      }
+      if (mayModerate) Object.assign(body, {pinned: pin.checked, locked: lock.checked});
+      await patch(`/threads/${th.id}`, body);
+      announce(t('thread.saved'));
+      window.dispatchEvent(new HashChangeEvent('hashchange'));
+    });
+    button.hidden = true;
+    button.after(f);
+    f.querySelector('input, select')?.focus();
+  };
+  const mayEditThread = (me && th.author && th.author.id === me.id) || mayModerate;
+  const editButton = mayEditThread ? h('button', {type: 'button', class: 'link', onclick: (ev) => editThread(ev.currentTarget)}, t('thread.edit')) : null;
+
   const orderLinks = h('nav', {class: 'sorts', 'aria-label': t('thread.order')},
     h('a', {href: `#/threads/${th.id}`, 'aria-current': order === 'chronological' ? 'true' : null}, t('thread.order.chronological')),
     h('a', {href: `#/threads/${th.id}?order=tree`, 'aria-current': order === 'tree' ? 'true' : null}, t('thread.order.tree')));
@@ -247,6 +390,7 @@ export async function thread(ctx) {
       (th.tags || []).map((tag) => h('span', {class: 'tag'}, tag)),
       th.space?.type === 'conversation' && th.participants
         ? h('span', {class: 'muted'}, t('thread.participants', {names: th.participants.map((u) => u.display_name).join(', ')})) : null),
+    editButton,
     h('div', {class: 'thread-tools'}, orderLinks,
       h('p', {}, h('label', {for: 'sub-level'}, t('thread.subscription')), ' ', subscription)),
     list,
@@ -267,8 +411,13 @@ export async function thread(ctx) {
     'post.updated': (p) => replacePost(p),
     'post.hidden': (p) => replacePost(p),
     'thread.updated': (x) => {
-      if (x.locked !== th.locked || x.title !== th.title) announce(t('thread.changed'));
+      const redraw = (x.locked !== undefined && x.locked !== th.locked) || (x.title && x.title !== th.title)
+        || x.deleted === true;
       Object.assign(th, x);
+      if (!redraw) return;
+      announce(t('thread.changed'));
+      // drawn again with the change, unless the member is writing a reply or an edit
+      if (!c.textarea.value.trim() && editing.size === 0) window.dispatchEvent(new HashChangeEvent('hashchange'));
     },
   });
   ctx.onLeave(stop);

@@ -271,3 +271,114 @@ test('text from members is shown as text, never as HTML', async () => {
   assert.equal(await page.evaluate(() => window.pwned), undefined);
   assert.equal(dialogs, 0);
 });
+
+test('HTML is inserted only from the server\'s renderer, and no script is inline', async () => {
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../web');
+  const files = [];
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, {withFileTypes: true})) {
+      if (e.isDirectory()) walk(path.join(d, e.name));
+      else files.push(path.join(d, e.name));
+    }
+  };
+  walk(root);
+  // the renderer's fields: post bodies, previews, guidelines, search marks
+  const allowed = /trustedHtml\(\w+, (\w+\.)*(body_html|html|title_html|snippet)\)/;
+  for (const f of files.filter((x) => x.endsWith('.js'))) {
+    const src = fs.readFileSync(f, 'utf8');
+    if (!f.endsWith('dom.js')) {
+      assert.doesNotMatch(src, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function/, f);
+    }
+    for (const line of src.split('\n').filter((l) => l.includes('trustedHtml(') && !l.includes('export function'))) {
+      if (line.trim().startsWith('//')) continue;
+      assert.match(line, allowed, `${f}: ${line.trim()}`);
+    }
+  }
+  for (const f of files.filter((x) => x.endsWith('.html'))) {
+    const src = fs.readFileSync(f, 'utf8');
+    assert.doesNotMatch(src, /<script(?![^>]*\bsrc=)[^>]*>/, `${f}: inline script`);
+    assert.doesNotMatch(src, /\son[a-z]+=/, `${f}: inline event handler`);
+    assert.doesNotMatch(src, /\sstyle=/, `${f}: inline style`);
+  }
+  // and the page is served with the CSP that forbids them
+  const r = await fetch(`${server.url}/`);
+  assert.match(r.headers.get('content-security-policy'), /script-src 'self'(;|$)/);
+});
+
+test('keyboard only: sign in, open a category and a thread, reply; focus is always visible', async () => {
+  const m = await admin.register({name: 'Dr Keys Kumar'});
+  const th = await m.newThread('Keyboard thread about sleep hygiene');
+  const page = await newPage(browser, server);
+  await page.goto('/#/signin');
+  await page.getByRole('heading', {name: 'Sign in'}).waitFor();
+  // Tab from the top of the page: the skip link comes first, and takes focus to the page
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Skip to content');
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert.notEqual(outline, 'none');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'main');
+  assert.match(await page.evaluate(() => location.hash), /^#\/signin/);
+  // the sign-in form: email focused, type, Tab, type, Enter
+  await page.getByLabel('Email').focus();
+  await page.keyboard.type(m.email);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(PASSWORD);
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', {name: 'National forum'}).waitFor();
+  // Tab to the first category and open it
+  const tabTo = async (predicate, max = 60) => {
+    for (let i = 0; i < max; i++) {
+      await page.keyboard.press('Tab');
+      const hit = await page.evaluate(predicate);
+      if (hit) {
+        const style = await page.evaluate(() => {
+          const s = getComputedStyle(document.activeElement);
+          return [s.outlineStyle, s.outlineWidth];
+        });
+        assert.notEqual(style[0], 'none', 'the focused element shows its focus');
+        return;
+      }
+    }
+    throw new Error('not reached with Tab');
+  };
+  await tabTo(() => document.activeElement.closest && !!document.activeElement.closest('.card') && document.activeElement.tagName === 'A');
+  await page.keyboard.press('Enter');
+  await page.locator('.threads').waitFor();
+  await tabTo(() => document.activeElement.textContent === 'Keyboard thread about sleep hygiene');
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', {name: 'Keyboard thread about sleep hygiene'}).waitFor();
+  await tabTo(() => document.activeElement.tagName === 'TEXTAREA');
+  await page.keyboard.type('Try a consistent wake time first.');
+  await tabTo(() => document.activeElement.textContent === 'Send reply');
+  await page.keyboard.press('Enter');
+  await page.locator('.post', {hasText: 'consistent wake time'}).waitFor();
+  assert.equal((await m.call('GET', `/threads/${th.thread.id}`)).body.posts.length, 2);
+});
+
+test('every page fits a 360 px phone and passes axe: categories, lists, groups, admin pages', async () => {
+  const a = await Member.signIn(server, admin.email);
+  const m = await admin.register({name: 'Dr Many Pages'});
+  const th = await m.newThread('Pages thread');
+  const g = (await a.call('POST', '/groups', {network: 'BC', name: 'Phone group', max_mentees: 4}, 201)).body;
+  await a.call('PUT', `/groups/${g.id}/members/${m.user.id}`, {role: 'mentee'}, 200);
+  const page = await newPage(browser, server, {width: 360, height: 740});
+  await signInPage(page, admin.email);
+  const cats = (await a.call('GET', '/categories')).body.items;
+  const pages = ['#/', `#/c/${cats[0].slug}`, `#/threads/${th.thread.id}`, `#/threads/${th.thread.id}?order=tree`,
+    '#/new', `#/new?group=${g.id}`, '#/groups', '#/groups/new', `#/groups/${g.id}`, '#/conversations',
+    '#/conversations/new', '#/search?q=pages', '#/notifications', '#/bookmarks', `#/users/${m.user.id}`,
+    '#/settings', '#/guidelines', '#/moderation', '#/moderation?status=resolved', '#/moderation/log',
+    '#/responses', '#/reports', '#/invite', '#/no-such-page'];
+  for (const hash of pages) {
+    await page.goto(`/${hash}`);
+    await page.locator('main h1').waitFor();
+    await page.waitForTimeout(150);
+    const w = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(w <= 360, `${hash}: ${w} px wide`);
+    await noAxe(page, hash);
+  }
+  assert.deepEqual(page.problems, []);
+});

@@ -109,6 +109,7 @@ export function renderShell() {
 }
 
 let current = null; // the page's cleanup, when it has one
+let routedOnce = false;
 
 export async function route() {
   const hash = location.hash || '#/';
@@ -166,9 +167,12 @@ export async function route() {
     }
     showPageError(m, e);
   }
-  // focus the new page's heading, for keyboard and screen reader users
+  // focus the new page's heading, for keyboard and screen reader users; not on the
+  // first page drawn, where Tab starts at the top with the skip link
   const heading = m.querySelector('h1');
-  if (heading && document.activeElement === document.body) {
+  const first = !routedOnce;
+  routedOnce = true;
+  if (heading && !first && document.activeElement === document.body) {
     heading.setAttribute('tabindex', '-1');
     heading.focus({preventScroll: true});
   }
@@ -186,6 +190,11 @@ async function boot() {
   onLocaleChange(() => {
     renderShell();
     route();
+  });
+  // the skip link moves focus to the page; following its #main would be a route
+  document.getElementById('skip').addEventListener('click', (ev) => {
+    ev.preventDefault();
+    main().focus();
   });
   document.getElementById('lang').addEventListener('click', async () => {
     const next = locale() === 'fr' ? 'en' : 'fr';

@@ -213,7 +213,8 @@ export function composer(opts) {
     if (isPreview) {
       mount(preview, h('p', {class: 'muted'}, t('common.loading')));
       post('/preview', {body: textarea.value || ' '}).then((r) => {
-        trustedHtml(preview, textarea.value.trim() ? r.html : `<p>${t('compose.nothing')}</p>`);
+        if (textarea.value.trim()) trustedHtml(preview, r.html);
+        else mount(preview, h('p', {class: 'muted'}, t('compose.nothing')));
       }).catch((e) => mount(preview, h('p', {class: 'error'}, errorText(e))));
     }
   };

@@ -27,7 +27,6 @@ export async function signin(ctx) {
   mount(ctx.main, h('section', {class: 'narrow'},
     h('h1', {id: 'signin-h'}, t('signin.title')), f,
     h('p', {class: 'muted'}, t('signin.invite_only'), ' ', h('a', {href: '#/signup'}, t('signin.have_code')))));
-  email.input.focus();
 }
 
 const PROFESSIONS = ['family_physician', 'nurse_practitioner', 'registered_nurse', 'occupational_therapist',

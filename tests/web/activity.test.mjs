@@ -2,7 +2,7 @@
 // settings, against the real server and database, with axe on every page.
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {setup, newPage, signInPage, noAxe, screenshot, PASSWORD} from './harness.mjs';
+import {setup, newPage, signInPage, noAxe, PASSWORD} from './harness.mjs';
 
 let server;
 let browser;
@@ -28,7 +28,6 @@ test('a reply arrives as a notification without a reload, and is marked read', a
   assert.match(await page.locator('#unread-badge').textContent(), /1/);
   await page.waitForFunction(() => document.getElementById('announce').textContent.includes('new notification'));
   await noAxe(page, 'notifications');
-  await screenshot(page, 'notifications-en');
   await page.getByRole('button', {name: 'Mark all as read'}).click();
   await page.waitForFunction(() => !document.querySelector('.note.unread'));
   assert.equal((await a.call('GET', '/me')).body.unread_notifications, 0);
@@ -67,7 +66,6 @@ test('search finds posts in both languages, with marks, filters and clear errors
   assert.equal(await page.locator('.hit').count(), 1);
   assert.ok(await page.locator('.hit .snippet mark').count() >= 1);
   await noAxe(page, 'search results');
-  await screenshot(page, 'search-en');
   // French stemming and accents: "medicament" finds "médicaments"
   await page.getByLabel('Search for').fill(`medicament ${word}`);
   await page.getByRole('button', {name: 'Search', exact: true}).click();
@@ -115,6 +113,5 @@ test('a profile, and settings: name, language, email, a refused password, sessio
   await page.getByLabel('Language').selectOption('fr');
   await page.getByRole('button', {name: 'Save', exact: true}).click();
   await page.getByRole('heading', {name: 'Profil et réglages'}).waitFor();
-  await screenshot(page, 'settings-fr');
   assert.deepEqual(page.problems, []);
 });

@@ -5,7 +5,7 @@
 // subscription, live posts, the language switch, a phone-width screen, axe on each page.
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {setup, Member, newPage, signInPage, noAxe, screenshot, uniqueEmail, PASSWORD} from './harness.mjs';
+import {setup, Member, newPage, signInPage, noAxe, uniqueEmail, PASSWORD} from './harness.mjs';
 import {strings} from '../../web/js/strings.js';
 
 let server;
@@ -42,7 +42,6 @@ test('sign-up with an invitation, then the guidelines, then the forum', async ()
   // the guidelines are rendered Markdown: a heading and lists from the server
   assert.ok(await page.locator('.guidelines h2').count() > 0);
   await noAxe(page, 'guidelines');
-  await screenshot(page, 'guidelines-en');
   await page.getByRole('button', {name: 'I accept the guidelines'}).click();
   await page.getByRole('heading', {name: 'National forum'}).waitFor();
   assert.ok(await page.locator('.cards .card').count() >= 1);
@@ -60,7 +59,6 @@ test('a wrong password shows the translated error and no session', async () => {
   const page = await newPage(browser, server);
   await page.goto('/#/signin');
   await noAxe(page, 'sign-in');
-  await screenshot(page, 'signin-en');
   await page.getByLabel('Email').fill(m.email);
   await page.getByLabel('Password').fill('not the password at all');
   await page.getByRole('button', {name: 'Sign in', exact: true}).click();
@@ -94,7 +92,6 @@ test('starting a thread: preview, a privacy warning marked in the text, acknowle
   const ack = page.getByLabel('I have checked: what is marked does not identify a patient.');
   await ack.waitFor();
   await noAxe(page, 'composer with a finding');
-  await screenshot(page, 'composer-privacy-en');
   // the preview is the server's rendering
   await page.getByRole('tab', {name: 'Preview'}).click();
   await page.locator('.preview strong', {hasText: 'Plan'}).waitFor();
@@ -168,7 +165,6 @@ test('reading a thread: live posts, replies as a tree, reactions, bookmarks, sub
     return y > x;
   }, [r.body.id, mine.id]), 'the reply is indented under its parent');
   await noAxe(page, 'thread as a tree');
-  await screenshot(page, 'thread-en');
   // a reaction and a bookmark, pressed and saved
   const helpful = page.locator(`#post-${r.body.id} .reaction[data-name="helpful"]`);
   await helpful.click();
@@ -223,10 +219,8 @@ test('the language switch changes every string, and the choice is kept', async (
     assert.ok(text.includes(strings.fr[k]), `${k} not in French`);
   }
   await noAxe(page, 'forum home in French');
-  await screenshot(page, 'forum-fr');
   await page.getByRole('link', {name: 'Nouveau fil'}).first().click();
   await page.getByRole('heading', {name: 'Commencer un fil'}).waitFor();
-  await screenshot(page, 'composer-fr');
   // saved to the account: a new sign-in comes back in French
   const me = (await m.call('GET', '/me')).body;
   assert.equal(me.locale, 'fr');
@@ -249,7 +243,6 @@ test('on a 360 px phone every page fits the width', async () => {
   }
   await page.goto(`/#/threads/${th.thread.id}`);
   await page.locator('main h1').waitFor();
-  await screenshot(page, 'thread-phone-en');
 });
 
 test('text from members is shown as text, never as HTML', async () => {

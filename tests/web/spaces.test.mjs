@@ -3,7 +3,7 @@
 // editing and locking a thread; against the real server and database, axe on each page.
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {setup, newPage, noAxe, pageFor as openAs, screenshot, uniqueEmail, PASSWORD} from './harness.mjs';
+import {setup, newPage, noAxe, pageFor as openAs, uniqueEmail, PASSWORD} from './harness.mjs';
 
 let server;
 let browser;
@@ -65,7 +65,6 @@ test('a coordinator makes a group, adds a mentor and a mentee, schedules a meeti
   const ics = fs.readFileSync(await download.path(), 'utf8');
   assert.match(ics, /BEGIN:VEVENT/);
   assert.match(ics, /meet\.example\.ca\/kootenay/);
-  await screenshot(mpage, 'group-en');
   await noAxe(mpage, 'group page (mentee)');
   // the mentee starts a thread in the group; the mentor sees it awaiting an answer
   await mpage.getByRole('link', {name: 'New thread'}).click();
@@ -78,7 +77,6 @@ test('a coordinator makes a group, adds a mentor and a mentee, schedules a meeti
   await tpage.locator('.response', {hasText: 'Knee pain, opioid-naive, 74'}).waitFor();
   assert.match(await tpage.locator('.response').first().textContent(), /Waiting/);
   await noAxe(tpage, 'pending responses');
-  await screenshot(tpage, 'responses-en');
   assert.deepEqual([...page.problems, ...mpage.problems, ...tpage.problems], []);
 });
 
@@ -129,7 +127,6 @@ test('a flag goes to the moderators, who hide the post; the log records it', asy
   assert.match(await item.textContent(), /Disrespectful/);
   assert.match(await item.textContent(), /Insulting colleagues/);
   await noAxe(mpage, 'moderation queue');
-  await screenshot(mpage, 'moderation-en');
   await item.getByLabel(/^Note/).fill('Please keep it respectful.');
   await item.getByRole('button', {name: 'Hide'}).click();
   await mpage.waitForFunction(() => !document.querySelector('.queue-item'));
@@ -191,7 +188,6 @@ test('reports show charts and a CSV; an invitation link signs a colleague up', a
   assert.ok(await page.locator('figure svg[role="img"]').count() >= 3);
   assert.ok(await page.locator('svg rect.chart-bar').count() >= 1);
   await noAxe(page, 'reports');
-  await screenshot(page, 'reports-en');
   const [download] = await Promise.all([page.waitForEvent('download'),
     page.getByRole('button', {name: 'Download as CSV'}).click()]);
   const fs = await import('node:fs');

@@ -66,10 +66,10 @@ export async function log(ctx) {
   const row = (e) => h('tr', {},
     h('td', {}, h('time', {datetime: e.created_at}, fmtDate(e.created_at))),
     h('td', {}, e.actor ? h('a', {href: `#/users/${e.actor.id}`}, e.actor.display_name) : t('moderation.system')),
-    h('td', {}, h('code', {}, e.action)),
+    h('td', {}, actionName(e.action)),
     h('td', {}, targetLink(e.target)),
     h('td', {}, e.reason || ''),
-    h('td', {class: 'change'}, change(e.before), ' → ', change(e.after)));
+    h('td', {class: 'change'}, h('code', {}, change(e.before)), ' → ', h('code', {}, change(e.after))));
   const body = h('tbody', {}, page.items.map(row));
   const table = h('table', {class: 'log'},
     h('caption', {class: 'visually-hidden'}, t('moderation.log')),
@@ -92,6 +92,14 @@ export async function log(ctx) {
       ['#/moderation/log', t('moderation.log')]]),
     f, h('div', {class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': t('moderation.log')}, table),
     more(body, page.next_cursor, load));
+}
+
+// A logged action in the reader's words, with its code; a code this client does not
+// know is shown as it is.
+function actionName(action) {
+  const k = `moderation.log_action.${action}`;
+  const words = t(k);
+  return words === k ? h('code', {}, action) : h('span', {}, words);
 }
 
 function targetLink(target) {

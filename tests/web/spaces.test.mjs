@@ -3,7 +3,7 @@
 // editing and locking a thread; against the real server and database, axe on each page.
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {setup, newPage, noAxe, pageFor as openAs, uniqueEmail, PASSWORD} from './harness.mjs';
+import {setup, Member, newPage, noAxe, pageFor as openAs, uniqueEmail, PASSWORD} from './harness.mjs';
 
 let server;
 let browser;
@@ -136,7 +136,7 @@ test('a flag goes to the moderators, who hide the post; the log records it', asy
   await page.getByText('This post is hidden while moderators review it.').waitFor();
   // the log
   await mpage.getByRole('link', {name: 'Moderation log'}).click();
-  await mpage.locator('table.log td code', {hasText: 'post.decision.hide'}).first().waitFor();
+  await mpage.locator('table.log td', {hasText: 'Flags decided: hidden'}).first().waitFor();
   await noAxe(mpage, 'moderation log');
   // a suspension from the profile
   await mpage.goto(`/#/users/${author.user.id}`);
@@ -212,4 +212,112 @@ test('reports show charts and a CSV; an invitation link signs a colleague up', a
   await newcomer.getByRole('button', {name: 'Create my account'}).click();
   await newcomer.getByRole('button', {name: 'I accept the guidelines'}).waitFor();
   assert.deepEqual(page.problems, []);
+});
+
+test('administration: a category in both languages, a webhook tested and its delivery seen', async () => {
+  const http = await import('node:http');
+  const received = [];
+  const receiver = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      received.push({headers: req.headers, body});
+      res.writeHead(200);
+      res.end('ok');
+    });
+  });
+  await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
+  try {
+    const page = await pageFor(admin);
+    await page.getByRole('link', {name: 'Administration'}).click();
+    await page.getByRole('heading', {name: 'Administration', level: 1}).waitFor();
+    await noAxe(page, 'administration');
+    await page.locator('summary', {hasText: 'Add a category'}).click();
+    const slug = `rural-${Date.now() % 100000}`;
+    await page.getByLabel(/^Address \(slug\)/).fill(slug);
+    await page.getByLabel(/^Name in English/).fill('Rural practice');
+    await page.getByLabel(/^Name in French/).fill('Pratique rurale');
+    await page.getByLabel('Description in English').fill('Care far from specialists.');
+    await page.getByLabel('Description in French').fill('Soigner loin des spécialistes.');
+    await page.getByRole('button', {name: 'Add a category'}).click();
+    await page.locator('.site-list h3', {hasText: 'Rural practice'}).waitFor();
+    const cat = (await admin.call('GET', `/categories/${slug}`)).body;
+    assert.deepEqual(cat.name, {en: 'Rural practice', fr: 'Pratique rurale'});
+    // a webhook to the local receiver, then a test delivery
+    await page.locator('summary', {hasText: 'Add a webhook'}).click();
+    const port = receiver.address().port;
+    await page.getByLabel(/^Address \(URL\)/).fill(`http://127.0.0.1:${port}/hook`);
+    await page.getByLabel(/^Signing secret/).fill('a secret of twenty chars');
+    await page.getByRole('button', {name: 'Add a webhook'}).click();
+    await page.locator('.site-list code', {hasText: `127.0.0.1:${port}/hook`}).waitFor();
+    await page.getByRole('button', {name: 'Send a test'}).click();
+    const deadline = Date.now() + 20000;
+    while (!received.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    assert.equal(received.length, 1);
+    assert.equal(received[0].headers['x-confer-event'], 'ping');
+    await page.getByRole('button', {name: 'Show deliveries'}).click();
+    await page.locator('td', {hasText: 'Delivered'}).waitFor({timeout: 10000});
+    await noAxe(page, 'administration with deliveries');
+    assert.deepEqual(page.problems, []);
+  } finally {
+    receiver.close();
+  }
+});
+
+test('more of a member\'s day: an accepted answer, history and redaction, a meeting cancelled, a member removed, password and export', async () => {
+  const a = await admin.register({name: 'Dr Answer Asks'});
+  const mentor = await admin.register({name: 'Dr Answer Gives', profession: 'psychiatrist'});
+  const mod = await admin.register({name: 'Moderator Max', role: 'moderator'});
+  const th = await a.newThread('Which SSRI with tramadol?', 'Worried about serotonin syndrome.', {kind: 'question'});
+  const reply = (await mentor.call('POST', `/threads/${th.thread.id}/posts`, {body: 'Avoid the combination; consider duloxetine carefully.'}, 201)).body;
+  const page = await pageFor(a);
+  await page.goto(`/#/threads/${th.thread.id}`);
+  await page.locator(`#post-${reply.id} button`, {hasText: 'Accept as the answer'}).click();
+  await page.locator(`#post-${reply.id}.accepted`).waitFor();
+  assert.equal((await a.call('GET', `/threads/${th.thread.id}`)).body.thread.accepted_post_id, reply.id);
+  // an edit, then the history, then a moderator redacts the first version
+  await a.call('PATCH', `/posts/${th.post.id}`, {body: 'Worried about serotonin syndrome in a 70-year-old.', version: th.post.version}, 200);
+  await page.reload();
+  await page.locator(`#post-${th.post.id} button`, {hasText: 'History'}).click();
+  await page.locator('.history li').nth(1).waitFor();
+  assert.equal(await page.locator('.history li').count(), 2);
+  const mpage = await pageFor(mod);
+  await mpage.goto(`/#/threads/${th.thread.id}`);
+  await mpage.locator(`#post-${th.post.id} button`, {hasText: 'History'}).click();
+  await mpage.locator('.history summary', {hasText: 'Redact version 1'}).click();
+  await mpage.locator('.history').getByLabel(/^Reason/).fill('Contained a date of birth');
+  await mpage.locator('.history').getByRole('button', {name: 'Redact version 1'}).click();
+  await mpage.locator('.history', {hasText: 'This version was redacted.'}).waitFor();
+  const revs = (await mod.call('GET', `/posts/${th.post.id}/revisions`)).body.items;
+  assert.equal(revs[0].body, null);
+  assert.ok(revs[0].redacted);
+  // a group meeting cancelled, a member removed
+  const coord = await admin.register({name: 'Coordinator Cy', role: 'coordinator'});
+  const g = (await coord.call('POST', '/groups', {network: 'BC', name: 'Cancel circle', max_mentees: 4}, 201)).body;
+  await coord.call('PUT', `/groups/${g.id}/members/${a.user.id}`, {role: 'mentee'}, 200);
+  await coord.call('POST', `/groups/${g.id}/meetings`, {starts_at: new Date(Date.now() + 86400000 * 3).toISOString(),
+    duration_minutes: 45, mode: 'phone', where: '1-800-555-0100'}, 201);
+  const cpage = await pageFor(coord);
+  await cpage.goto(`/#/groups/${g.id}`);
+  await cpage.getByRole('button', {name: 'Cancel the meeting'}).click();
+  await cpage.locator('.meetings li.cancelled').waitFor();
+  assert.equal((await coord.call('GET', `/groups/${g.id}/meetings`)).body.items[0].cancelled, true);
+  await cpage.getByRole('button', {name: `Remove ${a.user.display_name}`}).click();
+  await cpage.getByText('No mentees yet.').waitFor();
+  assert.equal((await coord.call('GET', `/groups/${g.id}`)).body.members.length, 0);
+  // the password changed, which ends the other sessions; the export downloads
+  const other = await Member.signIn(server, a.email);
+  await page.goto('/#/settings');
+  await page.getByLabel('Current password').fill(PASSWORD);
+  await page.getByLabel(/^New password/).fill('another long passphrase 8');
+  await page.getByRole('button', {name: 'Change password'}).click();
+  await page.waitForFunction(() => document.getElementById('announce').textContent.includes('Password changed'));
+  assert.equal((await other.call('GET', '/me')).status, 401);
+  assert.equal((await page.evaluate(async () => (await fetch('/api/v1/me')).status)), 200);
+  const [download] = await Promise.all([page.waitForEvent('download'),
+    page.getByRole('link', {name: 'Download my data'}).click()]);
+  const fs = await import('node:fs');
+  const data = JSON.parse(fs.readFileSync(await download.path(), 'utf8'));
+  assert.equal(data.profile?.email || data.user?.email || data.email, a.email);
+  assert.deepEqual([...page.problems, ...mpage.problems, ...cpage.problems], []);
 });

@@ -99,6 +99,7 @@ export function renderShell() {
       items.push(navLink('#/reports', t('nav.reports')));
       items.push(navLink('#/invite', t('nav.invite')));
     }
+    if (role === 'admin') items.push(navLink('#/admin', t('nav.admin')));
     mount(nav, h('ul', {}, items.filter((li) => routed(li.firstChild.getAttribute('href')))));
     mount(document.getElementById('account'),
       h('a', {href: '#/settings'}, me.display_name),

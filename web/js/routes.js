@@ -9,6 +9,7 @@ import * as groups from './views/groups.js';
 import * as conversations from './views/conversations.js';
 import * as moderation from './views/moderation.js';
 import * as admin from './views/admin.js';
+import {site} from './views/site.js';
 
 export const routes = [
   {pattern: /^\/signin$/, view: account.signin, public: true},
@@ -33,6 +34,7 @@ export const routes = [
   {pattern: /^\/responses$/, view: admin.responses, beforeGuidelines: true},
   {pattern: /^\/reports$/, view: admin.reports},
   {pattern: /^\/invite$/, view: admin.invite},
+  {pattern: /^\/admin$/, view: site},
 ];
 
 // Whether a fragment (#/groups) has a page yet: the navigation shows only those.

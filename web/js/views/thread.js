@@ -235,8 +235,20 @@ export async function thread(ctx) {
           const body = h('div', {class: 'post-body'});
           if (v.body_html) trustedHtml(body, v.body_html);
           else body.appendChild(h('p', {class: 'placeholder'}, t('post.redacted')));
-          return h('li', {}, h('p', {class: 'muted'}, t('post.version', {n: v.version}), ' · ', author(v.editor, v.created_at)),
+          const li = h('li', {}, h('p', {class: 'muted'}, t('post.version', {n: v.version}), ' · ', author(v.editor, v.created_at)),
             v.title ? h('p', {}, h('strong', {}, v.title)) : null, body);
+          // a moderator removes an earlier version's text for good (logged)
+          if (mayModerate && !v.redacted && v.version !== p.version) {
+            const reason = field({label: t('moderation.reason'), name: 'reason', required: true, minlength: 3, maxlength: 500});
+            li.appendChild(h('details', {}, h('summary', {}, t('post.redact', {n: v.version})),
+              form({}, [h('p', {}, t('post.redact_help')), reason, h('button', {type: 'submit'}, t('post.redact', {n: v.version}))], async () => {
+                await post(`/posts/${p.id}/revisions/${v.version}/redact`, {reason: reason.input.value.trim()});
+                announce(t('post.was_redacted'));
+                mount(body, h('p', {class: 'placeholder'}, t('post.redacted')));
+                li.querySelector('details').remove();
+              })));
+          }
+          return li;
         })),
         h('button', {type: 'button', onclick: () => {
           box.remove();

@@ -40,11 +40,17 @@ int cf_markdown_url_safe(const char *url)
     for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
         if (strncasecmp(url, schemes[i], strlen(schemes[i])) == 0)
             return url[strlen(schemes[i])] != '\0';
+    /* Relative. Browsers drop tabs and newlines from a URL and read a backslash as a
+     * slash, so "/\\evil.example" or "/<tab>/evil.example" would be "//evil.example",
+     * another site: neither is allowed anywhere in it. */
+    for (const char *p = url; *p != '\0'; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '\\')
+            return 0;
     if (url[0] == '/' && url[1] == '/')
         return 0; /* scheme-relative: another site, with a scheme we did not check */
-    /* Relative: no scheme, that is no ':' before the first '/', '?' or '#'. */
+    /* no scheme, that is no ':' before the first '/', '?' or '#' */
     for (const char *p = url; *p != '\0' && *p != '/' && *p != '?' && *p != '#'; p++)
-        if (*p == ':' || (unsigned char)*p < 0x20 || *p == '\\')
+        if (*p == ':')
             return 0;
     return 1;
 }

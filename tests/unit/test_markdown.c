@@ -177,6 +177,12 @@ static void urls_are_judged(void **state)
     assert_false(cf_markdown_url_safe("file:///etc/passwd"));
     assert_false(cf_markdown_url_safe("//evil.example"));
     assert_false(cf_markdown_url_safe("java%0ascript:x"));
+    /* what browsers would read as //evil.example: another site behind a relative look */
+    assert_false(cf_markdown_url_safe("/\\evil.example/x"));
+    assert_false(cf_markdown_url_safe("/\t/evil.example/"));
+    assert_false(cf_markdown_url_safe("/\n/evil.example/"));
+    assert_false(cf_markdown_url_safe("a/b\\c"));
+    assert_true(cf_markdown_url_safe("/threads/1?q=a%5Cb"));
 }
 
 static void mentions_are_found_outside_code_and_links(void **state)

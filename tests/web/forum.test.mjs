@@ -158,7 +158,7 @@ test('reading a thread: live posts, replies as a tree, reactions, bookmarks, sub
   const parent = posts.find((p) => p.id === r.body.id);
   assert.equal(mine.depth, parent.depth + 1);
   await page.getByRole('link', {name: 'As replies'}).click();
-  await page.locator(`#post-${mine.id}.depth-${mine.depth}`).waitFor();
+  await page.locator(`.posts.tree #post-${mine.id}.depth-${mine.depth}`).waitFor();
   assert.ok(await page.evaluate(([a, b]) => {
     const x = document.getElementById(`post-${a}`).getBoundingClientRect().left;
     const y = document.getElementById(`post-${b}`).getBoundingClientRect().left;
@@ -374,4 +374,68 @@ test('every page fits a 360 px phone and passes axe: categories, lists, groups, 
     await noAxe(page, hash);
   }
   assert.deepEqual(page.problems, []);
+});
+
+test('links are judged by where they lead: a relative-looking link to another site opens apart', async () => {
+  const m = await admin.register({name: 'Dr Link Lam'});
+  const page = await newPage(browser, server);
+  await signInPage(page, m.email);
+  const out = await page.evaluate(async () => {
+    const {trustedHtml} = await import('/js/dom.js');
+    const div = document.createElement('div');
+    trustedHtml(div, '<a href="/\\evil.example/x">a</a><a href="#/threads/1">b</a><a href="https://other.example/">c</a>'
+      + '<a href="javascript:alert(1)">d</a>');
+    return [...div.querySelectorAll('a')].map((a) => [a.getAttribute('href'), a.target, a.rel]);
+  });
+  assert.deepEqual(out, [
+    ['/\\evil.example/x', '_blank', 'noopener noreferrer nofollow'],
+    ['#/threads/1', '', ''],
+    ['https://other.example/', '_blank', 'noopener noreferrer nofollow'],
+    [null, '', ''],
+  ]);
+  // and the renderer no longer makes such a link at all
+  const r = await m.call('POST', '/preview', {body: '[a](/\\evil.example/x) [b](/&#9;/evil.example/)'}, 200);
+  assert.doesNotMatch(r.body.html, /href="\/\\/);
+  assert.doesNotMatch(r.body.html, /href="\/\t/);
+});
+
+test('an acknowledgement covers only the findings it was given for', async () => {
+  const m = await admin.register({name: 'Dr Ack Adams'});
+  const th = await m.newThread('Acknowledgement thread');
+  const page = await newPage(browser, server);
+  await signInPage(page, m.email);
+  await page.goto(`/#/threads/${th.thread.id}`);
+  const box = page.getByLabel(/^Your reply/);
+  await box.fill('Call at 604-555-0199.');
+  const ack = page.getByLabel('I have checked: what is marked does not identify a patient.');
+  await ack.check();
+  // a second identifier appears: the box is unticked until the member looks again
+  await box.fill('Call at 604-555-0199 or write to jane.doe@example.com.');
+  await page.locator('.privacy mark.finding', {hasText: 'jane.doe@example.com'}).waitFor();
+  assert.equal(await ack.isChecked(), false);
+  // typed and sent at once, before the pause: the check runs first, and the post is refused
+  await ack.check();
+  await box.fill('Call at 604-555-0199 or write to jane.doe@example.com, born 1961-04-02.');
+  await page.getByRole('button', {name: 'Send reply'}).click();
+  await page.getByRole('alert').filter({hasText: 'may identify a patient'}).waitFor();
+  assert.equal((await m.call('GET', `/threads/${th.thread.id}`)).body.posts.length, 1);
+});
+
+test('a tab whose session changed elsewhere recovers its csrf token and writes', async () => {
+  const m = await admin.register({name: 'Dr Two Tabs'});
+  const th = await m.newThread('Two tabs thread');
+  const page = await newPage(browser, server);
+  await signInPage(page, m.email);
+  await page.goto(`/#/threads/${th.thread.id}`);
+  await page.locator('.post').first().waitFor();
+  // another tab of the same browser signs out and in again: a new session, a new token
+  const other = await page.context().newPage();
+  await other.goto('/#/');
+  await other.getByRole('button', {name: 'Sign out'}).click();
+  await other.getByRole('heading', {name: 'Sign in'}).waitFor();
+  await signInPage(other, m.email);
+  // the first tab still holds the old token; its write succeeds all the same
+  await page.locator(`#post-${th.post.id} .bookmark`).click();
+  await page.locator(`#post-${th.post.id} .bookmark[aria-pressed="true"]`).waitFor();
+  assert.equal((await m.call('GET', '/me/bookmarks')).body.items.length, 1);
 });

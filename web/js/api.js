@@ -20,7 +20,21 @@ export function setCsrf(token) {
   csrf = token;
 }
 
-export async function api(method, path, body, {signal} = {}) {
+export async function api(method, path, body, opts = {}) {
+  try {
+    return await request(method, path, body, opts);
+  } catch (e) {
+    // another tab signed out and in again: this one learns the new session's token once
+    if (e instanceof ApiError && e.code === 'csrf_failed' && !opts.retried) {
+      const s = await request('GET', '/sessions/current');
+      csrf = s.csrf_token;
+      return request(method, path, body, {...opts, retried: true});
+    }
+    throw e;
+  }
+}
+
+async function request(method, path, body, {signal} = {}) {
   const headers = {Accept: 'application/json'};
   if (body !== undefined) headers['Content-Type'] = 'application/json; charset=utf-8';
   if (method !== 'GET' && csrf) headers['X-CSRF-Token'] = csrf;

@@ -2,8 +2,8 @@
 // Pages live in views/; each exports render(ctx) and fills ctx.main. Routes are in the
 // URL's fragment (#/t/42), so the server serves this one page for every route.
 import {get, del, setCsrf, ApiError} from './api.js';
-import {h, mount, announce} from './dom.js';
-import {t, setLocale, initialLocale, onLocaleChange, errorText, locale} from './i18n.js';
+import {h, mount, announce, toast} from './dom.js';
+import {t, setLocale, initialLocale, onLocaleChange, errorText, locale, fmtNumber} from './i18n.js';
 import {routes, routed} from './routes.js';
 import {live} from './live.js';
 
@@ -37,17 +37,45 @@ export function signedIn(s) {
   renderShell();
 }
 
+// Signs out; the page forgets the session only once the server has ended it (or it
+// had already ended), so that a failure never leaves a live cookie behind a page that
+// looks signed out (a shared workstation).
 export async function signOut() {
   try {
     await del('/sessions/current');
-  } catch {
-    // the session may already be over; the page forgets it either way
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 401)) {
+      toast(errorText(e), 'error');
+      return;
+    }
   }
+  forgetSession();
+  go('#/signin');
+}
+
+function forgetSession() {
   live.stop();
   session.me = null;
   setCsrf(null);
   renderShell();
-  go('#/signin');
+}
+
+// The unread count in the navigation, changed in place (rebuilding the navigation
+// would take the focus from a keyboard user there).
+export function updateBadge() {
+  const link = document.querySelector('#nav a[href="#/notifications"]');
+  if (!link || !session.me) return;
+  const n = session.me.unread_notifications || 0;
+  let badge = document.getElementById('unread-badge');
+  if (!n) {
+    if (badge) badge.remove();
+    return;
+  }
+  if (!badge) {
+    badge = h('span', {class: 'badge', id: 'unread-badge'});
+    link.appendChild(badge);
+  }
+  mount(badge, ' ', fmtNumber(n), h('span', {class: 'visually-hidden'}, ` ${t('nav.unread')}`));
 }
 
 export function go(hash) {
@@ -83,7 +111,7 @@ export function renderShell() {
       navLink('#/conversations', t('nav.conversations')),
       navLink('#/search', t('nav.search')),
       navLink('#/notifications', t('nav.notifications'),
-        unread ? h('span', {class: 'badge', id: 'unread-badge'}, ' ', String(unread),
+        unread ? h('span', {class: 'badge', id: 'unread-badge'}, ' ', fmtNumber(unread),
           h('span', {class: 'visually-hidden'}, ` ${t('nav.unread')}`)) : null),
       navLink('#/bookmarks', t('nav.bookmarks')),
     ];
@@ -111,8 +139,10 @@ export function renderShell() {
 
 let current = null; // the page's cleanup, when it has one
 let routedOnce = false;
+let routeGen = 0; // which navigation is the latest: an older one never draws
 
 export async function route() {
+  const gen = ++routeGen;
   const hash = location.hash || '#/';
   const [path, query] = hash.slice(1).split('?');
   const params = new URLSearchParams(query || '');
@@ -148,21 +178,33 @@ export async function route() {
     go(`#/guidelines?next=${encodeURIComponent(hash)}`);
     return;
   }
+  // the view draws into a page of its own, shown when it is done unless a newer
+  // navigation has started meanwhile
+  const page = h('div', {class: 'page'});
+  const shown = [];
   const ctx = {
-    main: m, args: match.args, params, me,
+    main: page, args: match.args, params, me,
     title(s) {
-      document.title = `${s} · confer`;
+      if (gen === routeGen) document.title = `${s} · confer`;
     },
     onLeave(fn) {
-      current = fn;
+      if (gen === routeGen) current = fn;
+      else fn();
+    },
+    afterShow(fn) {
+      shown.push(fn);
     },
   };
   try {
     mount(m, h('p', {class: 'muted', role: 'status'}, t('common.loading')));
     await match.route.view(ctx);
+    if (gen !== routeGen) return;
+    mount(m, page);
+    for (const fn of shown) fn();
   } catch (e) {
+    if (gen !== routeGen) return;
     if (e instanceof ApiError && e.status === 401) {
-      session.me = null;
+      forgetSession();
       go(`#/signin?next=${encodeURIComponent(hash)}`);
       return;
     }
@@ -225,8 +267,17 @@ async function boot() {
   live.onNotification(() => {
     if (!session.me) return;
     session.me.unread_notifications = (session.me.unread_notifications || 0) + 1;
-    renderShell();
+    updateBadge();
     announce(t('notifications.new'));
+  });
+  live.onResync(async () => {
+    if (!session.me) return;
+    try {
+      session.me = await get('/me');
+      updateBadge();
+    } catch {
+      // the count is read again at the next page
+    }
   });
   window.addEventListener('hashchange', () => {
     document.activeElement && document.activeElement.blur && document.activeElement.blur();

@@ -1,6 +1,6 @@
 // components: pieces several pages share: forms with labelled fields and error lists,
 // the composer (Markdown, preview, live privacy check), author lines, pagers.
-import {h, mount, nextId, trustedHtml, announce} from './dom.js';
+import {h, mount, nextId, trustedHtml, announce, focusOn} from './dom.js';
 import {t, errorText, fieldErrorText, fmtAgo, fmtDate} from './i18n.js';
 import {get, post, qs, ApiError} from './api.js';
 
@@ -140,16 +140,24 @@ export function composer(opts) {
   const writeTab = h('button', {type: 'button', role: 'tab', 'aria-selected': 'true', class: 'tab'}, t('compose.write'));
   const previewTab = h('button', {type: 'button', role: 'tab', 'aria-selected': 'false', class: 'tab', 'aria-controls': previewId}, t('compose.preview'));
   const preview = h('div', {id: previewId, class: 'preview post-body', role: 'tabpanel', hidden: true, tabindex: '0'});
-  const privacyBox = h('section', {class: 'privacy', 'aria-live': 'polite', 'aria-label': t('privacy.title')});
+  // not a live region (it is redrawn at each pause in typing): a change of verdict is
+  // announced instead
+  const privacyBox = h('section', {class: 'privacy', 'aria-label': t('privacy.title')});
   const ackId = nextId('ack');
   const ack = h('input', {type: 'checkbox', id: ackId, name: 'acknowledge_privacy'});
   const ackWrap = h('p', {class: 'ack', hidden: true}, ack, ' ', h('label', {for: ackId}, t('privacy.acknowledge')));
   let worst = null;
   let timer = null;
   let seq = 0;
+  let signature = '';
 
   const renderFindings = (findings, w) => {
+    if (w !== worst) announce(w === 'block' ? t('privacy.blocked_title') : w === 'warn' ? t('privacy.warn_title') : '');
     worst = w;
+    // an acknowledgement covers the findings it was given for: new ones untick it
+    const sig = findings.map((f) => `${f.field || 'body'}:${f.kind}:${f.start}:${f.end}`).join('|');
+    if (sig !== signature) ack.checked = false;
+    signature = sig;
     const text = textarea.value;
     const titleText = opts.title ? opts.title.input.value : '';
     if (!findings.length) {
@@ -199,7 +207,10 @@ export function composer(opts) {
   };
   const schedule = () => {
     clearTimeout(timer);
-    timer = setTimeout(check, 400);
+    timer = setTimeout(() => {
+      timer = null;
+      check();
+    }, 400);
   };
   textarea.addEventListener('input', schedule);
   if (opts.title) opts.title.input.addEventListener('input', schedule);
@@ -253,12 +264,23 @@ export function composer(opts) {
       }
     },
     reset() {
+      seq += 1; // a check still on its way is no longer wanted
+      clearTimeout(timer);
+      timer = null;
       textarea.value = '';
       ack.checked = false;
       renderFindings([], null);
       showTab('write');
     },
     check,
+    // runs a check still waiting for a pause in typing, before the text is sent
+    async flush() {
+      if (timer) {
+        clearTimeout(timer);
+        timer = null;
+        await check();
+      }
+    },
   };
 }
 
@@ -269,8 +291,11 @@ export function more(list, nextCursor, load) {
   b.addEventListener('click', async () => {
     b.disabled = true;
     try {
+      const before = list.children.length;
       const next = await load(nextCursor);
       b.replaceWith(next || '');
+      // the button is gone: the first new item takes the focus
+      focusOn(list.children[before] || next);
     } catch (e) {
       b.disabled = false;
       b.after(h('p', {class: 'error', role: 'alert'}, errorText(e)));

@@ -43,13 +43,32 @@ export function mount(el, ...children) {
 // excerpts (escaped, with <mark>): the only HTML the client ever inserts.
 export function trustedHtml(el, html) {
   el.innerHTML = html || '';
+  // a link is judged by where the browser would take it, not by how it is written
+  // ("/\\other.example" leads to another site): other sites open in a new tab,
+  // marked, and any scheme but http(s) and mailto loses its link
   for (const a of el.querySelectorAll('a[href]')) {
-    if (/^https?:/i.test(a.getAttribute('href'))) {
+    let url = null;
+    try {
+      url = new URL(a.getAttribute('href'), location.href);
+    } catch {
+      url = null;
+    }
+    if (!url || !['http:', 'https:', 'mailto:'].includes(url.protocol)) {
+      a.removeAttribute('href');
+    } else if (url.origin !== location.origin) {
       a.setAttribute('rel', 'noopener noreferrer nofollow');
       a.setAttribute('target', '_blank');
     }
   }
   return el;
+}
+
+// Moves the focus to el (made focusable if it is not), for after the focused control
+// was removed or redrawn.
+export function focusOn(el) {
+  if (!el) return;
+  if (!el.matches('a[href], button, input, select, textarea, [tabindex]')) el.setAttribute('tabindex', '-1');
+  el.focus();
 }
 
 let uid = 0;

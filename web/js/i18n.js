@@ -73,6 +73,11 @@ export function fmtNumber(n) {
   return new Intl.NumberFormat(tag()).format(n);
 }
 
+// 0.873 -> "87.3%" / "87,3 %"
+export function fmtPercent(share) {
+  return new Intl.NumberFormat(tag(), {style: 'percent', maximumFractionDigits: 1}).format(share);
+}
+
 export function fmtDate(iso, opts = {dateStyle: 'medium', timeStyle: 'short'}) {
   if (!iso) return '';
   return new Intl.DateTimeFormat(tag(), opts).format(new Date(iso));

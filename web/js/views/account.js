@@ -40,7 +40,7 @@ export async function signup(ctx) {
   ctx.title(t('signup.title'));
   const code = field({label: t('field.invite_code'), name: 'invite_code', required: true, value: ctx.params.get('code') || '', autocomplete: 'off'});
   const email = field({label: t('field.email'), name: 'email', type: 'email', required: true, autocomplete: 'email', hint: t('signup.email_hint')});
-  const name = field({label: t('field.display_name'), name: 'display_name', required: true, autocomplete: 'name', maxlength: 80});
+  const name = field({label: t('field.display_name'), name: 'display_name', required: true, autocomplete: 'name', maxlength: 60});
   const profession = field({label: t('field.profession'), name: 'profession', type: 'select', required: true,
     options: [['', t('field.choose')], ...professionOptions()]});
   const password = field({label: t('field.password'), name: 'password', type: 'password', required: true,

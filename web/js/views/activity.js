@@ -1,10 +1,10 @@
 // The member's own activity: notifications (live), bookmarks, and search.
-import {h, mount, trustedHtml, announce} from '../dom.js';
+import {h, mount, trustedHtml, announce, focusOn} from '../dom.js';
 import {t, fmtAgo, fmtDate, errorText, loc} from '../i18n.js';
 import {get, post, del, qs} from '../api.js';
 import {author, more, field, form} from '../components.js';
 import {live} from '../live.js';
-import {session, renderShell, go} from '../app.js';
+import {session, updateBadge, go} from '../app.js';
 
 function noteLink(n) {
   if (!n.thread_id) return '#/notifications';
@@ -25,12 +25,13 @@ export async function notifications(ctx) {
   const page = await get('/notifications');
   const setUnread = (n) => {
     if (session.me) session.me.unread_notifications = n;
-    renderShell();
+    updateBadge();
   };
   const open = (n) => {
     if (!n.read_at) post('/notifications/read', {ids: [n.id]}).then((r) => setUnread(r.unread)).catch(() => {});
   };
-  const list = h('ul', {class: 'notes', 'aria-live': 'polite', 'aria-label': t('nav.notifications')},
+  // new ones are announced (announce), not read out as a live list
+  const list = h('ul', {class: 'notes', 'aria-label': t('nav.notifications')},
     page.items.map((n) => noteRow(n, open)));
   const empty = h('p', {class: 'muted', hidden: page.items.length > 0}, t('notifications.none'));
   const readAll = h('button', {type: 'button', onclick: async () => {
@@ -73,7 +74,9 @@ export async function bookmarks(ctx) {
       h('button', {type: 'button', class: 'link', onclick: async () => {
         try {
           await del(`/posts/${b.post.id}/bookmark`);
+          const next = li.nextElementSibling || li.previousElementSibling;
           li.remove();
+          focusOn(next ? next.querySelector('a') : document.querySelector('main h1'));
           announce(t('post.unbookmarked'));
         } catch (e) {
           announce(errorText(e));
@@ -113,7 +116,7 @@ export async function search(ctx) {
     h('button', {type: 'submit', class: 'primary'}, t('search.submit'))], async () => {
     go(`#/search${qs(params())}`);
   });
-  const results = h('section', {'aria-labelledby': 'results-h', 'aria-live': 'polite'});
+  const results = h('section', {'aria-labelledby': 'results-h'});
   mount(ctx.main, h('h1', {}, t('nav.search')), f, results);
   if (!p.get('q')) return;
   const query = Object.fromEntries([...p.entries()]);
@@ -140,4 +143,5 @@ export async function search(ctx) {
   };
   mount(results, h('h2', {id: 'results-h'}, r.items.length ? t('search.results') : t('search.none')),
     list, more(list, r.next_cursor, load));
+  announce(r.items.length ? t('search.results') : t('search.none'));
 }

@@ -1,8 +1,8 @@
 // For mentors, coordinators and admins: responses awaited (the 48-72 h commitment),
 // reports with charts, and invitations.
 import {h, mount, announce} from '../dom.js';
-import {t, loc, fmtDate, fmtNumber, errorText} from '../i18n.js';
-import {get, post, qs} from '../api.js';
+import {t, loc, fmtDate, fmtNumber, fmtPercent, errorText} from '../i18n.js';
+import {get, post, qs, ApiError} from '../api.js';
 import {field, form, more, author} from '../components.js';
 
 function duration(seconds) {
@@ -106,25 +106,35 @@ export async function reports(ctx) {
   const csv = h('button', {type: 'button', onclick: async () => {
     try {
       const res = await fetch(`/api/v1/reports/summary${qs(query)}`, {headers: {Accept: 'text/csv'}, credentials: 'same-origin'});
-      if (!res.ok) throw new Error(String(res.status));
+      if (!res.ok) {
+        let problem = {};
+        try {
+          problem = await res.json();
+        } catch {
+          problem = {};
+        }
+        throw new ApiError(res.status, problem);
+      }
       const url = URL.createObjectURL(await res.blob());
       const a = h('a', {href: url, download: `confer-report-${from}-${to}.csv`});
       document.body.appendChild(a);
       a.click();
       a.remove();
-      URL.revokeObjectURL(url);
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
     } catch (e) {
       announce(errorText(e));
     }
   }}, t('reports.csv'));
   mount(out,
-    h('p', {class: 'muted'}, t('reports.period_is', {from: fmtDate(r.from, {dateStyle: 'long'}), to: fmtDate(r.to, {dateStyle: 'long'}),
+    // the period is in whole UTC days, to excluded: its last day is shown
+    h('p', {class: 'muted'}, t('reports.period_is', {from: fmtDate(r.from, {dateStyle: 'long', timeZone: 'UTC'}),
+      to: fmtDate(new Date(Date.parse(r.to) - 1).toISOString(), {dateStyle: 'long', timeZone: 'UTC'}),
       network: r.network ? loc((nets.items.find((n) => n.code === r.network) || {}).name) || r.network : t('reports.all_networks')})),
     h('ul', {class: 'kpis'},
       h('li', {}, h('span', {class: 'kpi'}, fmtNumber(r.active_members.reduce((s, x) => s + x.members, 0))), t('reports.active_members')),
       h('li', {}, h('span', {class: 'kpi'}, fmtNumber(r.activity.reduce((s, x) => s + x.posts, 0))), t('reports.posts')),
       h('li', {}, h('span', {class: 'kpi'}, duration(fr.median_seconds)), t('reports.median_first')),
-      h('li', {}, h('span', {class: 'kpi'}, share === null ? '—' : `${fmtNumber(Math.round(share * 1000) / 10)} %`), t('reports.within_72h')),
+      h('li', {}, h('span', {class: 'kpi'}, share === null ? '—' : fmtPercent(share)), t('reports.within_72h')),
       h('li', {}, h('span', {class: 'kpi'}, fmtNumber(r.meetings.held)), t('reports.meetings_held'))),
     h('div', {class: 'charts'},
       barChart('ch-prof', t('reports.chart.professions'), sumBy(r.active_members, (x) => t(`profession.${x.profession}`), (x) => x.members)),

@@ -1,5 +1,5 @@
 // Private conversations: the list, and starting one with chosen colleagues.
-import {h, mount} from '../dom.js';
+import {h, mount, focusOn} from '../dom.js';
 import {t} from '../i18n.js';
 import {get, post, qs} from '../api.js';
 import {field, form, composer, memberPicker} from '../components.js';
@@ -29,6 +29,7 @@ export async function newConversation(ctx) {
     u.display_name, ' ', h('button', {type: 'button', class: 'link', onclick: () => {
       chosen.delete(u.id);
       renderChosen();
+      focusOn(picker.querySelector('input'));
     }}, t('conversations.remove', {name: u.display_name})))));
   renderChosen();
   const picker = memberPicker({label: t('conversations.find'), name: 'participant_ids',
@@ -41,6 +42,7 @@ export async function newConversation(ctx) {
   const f = form({'aria-labelledby': 'nc-h'}, [h('fieldset', {}, h('legend', {}, t('conversations.with')), chosenBox, picker),
     title, c.el, h('div', {class: 'actions'}, h('button', {type: 'submit', class: 'primary'}, t('conversations.send')),
       h('a', {class: 'button', href: '#/conversations'}, t('common.cancel')))], async () => {
+    await c.flush();
     try {
       const th = await post('/conversations', {participant_ids: [...chosen.keys()], title: title.input.value.trim(),
         body: c.textarea.value, acknowledge_privacy: c.acknowledged});

@@ -85,6 +85,7 @@ export async function newThread(ctx) {
   const f = form({'aria-labelledby': 'new-h'}, [where, title, kind, tags, c.el,
     h('div', {class: 'actions'}, h('button', {type: 'submit', class: 'primary'}, t('compose.post_thread')),
       h('a', {href: groupId ? `#/groups/${groupId}` : '#/', class: 'button'}, t('common.cancel')))], async () => {
+    await c.flush();
     const body = {
       title: title.input.value.trim(), body: c.textarea.value, kind: kind.input.value,
       tags: tags.input.value.split(/[\s,]+/).map((s) => s.trim().toLowerCase()).filter(Boolean),

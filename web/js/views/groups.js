@@ -1,6 +1,6 @@
 // Mentorship groups: the list, a group's page (its threads, members and meetings with
 // the calendar file), creating a group, managing members and organising meetings.
-import {h, mount, announce, toast} from '../dom.js';
+import {h, mount, announce, toast, focusOn} from '../dom.js';
 import {t, loc, fmtDate, errorText} from '../i18n.js';
 import {get, post, put, patch, del, qs} from '../api.js';
 import {field, form, more, memberPicker} from '../components.js';
@@ -84,6 +84,7 @@ export async function group(ctx) {
           await del(`/groups/${id}/members/${m.user.id}`);
           g = await get(`/groups/${id}`);
           renderMembers();
+          focusOn(document.getElementById('gp-h'));
           announce(t('groups.removed', {name: m.user.display_name}));
         } catch (e) {
           toast(errorText(e), 'error');
@@ -102,6 +103,7 @@ export async function group(ctx) {
             try {
               g = await put(`/groups/${id}/members/${u.id}`, {role: role.input.value});
               renderMembers();
+              focusOn(membersBox.querySelector('.picker input'));
               announce(t('groups.added', {name: u.display_name}));
             } catch (e) {
               toast(errorText(e), 'error');
@@ -151,6 +153,7 @@ export async function group(ctx) {
           const f = meetingForm(m, async (saved) => {
             if (saved) announce(t('groups.meeting_saved'));
             await renderMeetings();
+            focusOn(document.getElementById('gm-h'));
           });
           mount(li, f);
           f.querySelector('input').focus();
@@ -161,6 +164,7 @@ export async function group(ctx) {
             await del(`/groups/${id}/meetings/${m.id}`);
             announce(t('groups.meeting_cancelled'));
             await renderMeetings();
+            focusOn(document.getElementById('gm-h'));
           } catch (e) {
             toast(errorText(e), 'error');
           }
@@ -169,6 +173,7 @@ export async function group(ctx) {
       const f = meetingForm(null, async (saved) => {
         if (saved) announce(t('groups.meeting_scheduled'));
         await renderMeetings();
+        focusOn(document.getElementById('gm-h'));
       });
       ev.currentTarget.replaceWith(f);
       f.querySelector('input').focus();

@@ -1,6 +1,6 @@
 // Moderation: the queue of flagged posts with decisions, the log of every moderator
 // action, and suspending a member (from their profile).
-import {h, mount, trustedHtml, announce} from '../dom.js';
+import {h, mount, trustedHtml, announce, focusOn} from '../dom.js';
 import {t, fmtDate, fmtAgo} from '../i18n.js';
 import {get, post, qs} from '../api.js';
 import {field, form, more, author} from '../components.js';
@@ -16,7 +16,8 @@ export async function queue(ctx) {
   const page = await get(`/moderation/queue${qs({status})}`);
   const item = (it) => {
     const body = h('div', {class: 'post-body'});
-    trustedHtml(body, it.post.body_html);
+    if (it.post.body_html) trustedHtml(body, it.post.body_html);
+    else body.appendChild(h('p', {class: 'placeholder'}, t('post.deleted')));
     const note = field({label: t('moderation.note'), name: 'note', maxlength: 1000});
     const li = h('li', {class: 'queue-item'},
       h('h2', {}, h('a', {href: `#/threads/${it.thread.id}?post=${it.post.id}`}, it.thread.title)),
@@ -36,7 +37,10 @@ export async function queue(ctx) {
           class: a === 'keep' ? 'primary' : null}, t(`moderation.action.${a}`))))], async (_form, submitter) => {
         await post(`/moderation/posts/${it.post.id}/decision`, {action: submitter ? submitter.value : 'keep',
           note: note.input.value});
+        // the next item (or the page's heading) takes the focus
+        const next = li.nextElementSibling || li.previousElementSibling;
         li.remove();
+        focusOn(next ? next.querySelector('h2') : document.querySelector('main h1'));
         announce(t('moderation.decided'));
       });
       li.appendChild(f);
@@ -130,7 +134,9 @@ export function suspendBox(u, onChange) {
     const until = field({label: t('moderation.until'), name: 'until', type: 'date', required: true});
     mount(box, h('h2', {id: 'susp-h'}, t('moderation.suspend')),
       form({}, [until, reason, h('button', {type: 'submit'}, t('moderation.suspend'))], async () => {
-        onChange(await post(`/moderation/users/${u.id}/suspend`, {until: until.input.value, reason: reason.input.value.trim()}));
+        // until the end of that day where the moderator is
+        const end = until.input.value ? new Date(`${until.input.value}T23:59:59`).toISOString() : '';
+        onChange(await post(`/moderation/users/${u.id}/suspend`, {until: end, reason: reason.input.value.trim()}));
         announce(t('moderation.suspended'));
       }));
   }

@@ -1,7 +1,7 @@
 // People: a member's profile, and the member's own settings (profile, language, email,
 // password, sessions, export).
-import {h, mount, announce} from '../dom.js';
-import {t, fmtDate, loc, fmtAgo, errorText} from '../i18n.js';
+import {h, mount, announce, focusOn} from '../dom.js';
+import {t, fmtDate, loc, fmtAgo, errorText, fmtNumber} from '../i18n.js';
 import {get, patch, post, del} from '../api.js';
 import {field, form} from '../components.js';
 import {session, renderShell} from '../app.js';
@@ -20,7 +20,7 @@ export async function profile(ctx) {
       u.network ? [h('dt', {}, t('profile.network')), h('dd', {}, loc(u.network.name))] : null,
       h('dt', {}, t('profile.role')), h('dd', {}, t(`role.${u.site_role}`)),
       h('dt', {}, t('profile.joined')), h('dd', {}, fmtDate(u.joined_at, {dateStyle: 'long'})),
-      h('dt', {}, t('profile.posts')), h('dd', {}, String(u.post_count))),
+      h('dt', {}, t('profile.posts')), h('dd', {}, fmtNumber(u.post_count))),
     u.bio ? [h('h2', {}, t('profile.about')), h('p', {class: 'bio'}, u.bio)] : null,
     mine ? h('p', {}, h('a', {href: '#/settings'}, t('profile.edit')))
       : h('p', {}, h('a', {class: 'button', href: `#/conversations/new?to=${u.id}`}, t('profile.message'))),
@@ -46,7 +46,7 @@ function roleBox(u) {
 export async function settings(ctx) {
   ctx.title(t('settings.title'));
   const me = await get('/me');
-  const name = field({label: t('field.display_name'), name: 'display_name', value: me.display_name, required: true, maxlength: 80});
+  const name = field({label: t('field.display_name'), name: 'display_name', value: me.display_name, required: true, maxlength: 60});
   const bio = field({label: t('settings.bio'), name: 'bio', type: 'textarea', value: me.bio || '', rows: 3, maxlength: 2000});
   const lang = field({label: t('field.locale'), name: 'locale', type: 'select', value: me.locale,
     options: [['en', 'English'], ['fr', 'Français']]});
@@ -83,7 +83,8 @@ export async function settings(ctx) {
             try {
               await del(`/me/sessions/${x.id}`);
               announce(t('settings.session_ended'));
-              renderSessions();
+              await renderSessions();
+              focusOn(document.getElementById('sessions-h'));
             } catch (e) {
               announce(errorText(e));
             }

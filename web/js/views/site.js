@@ -71,10 +71,10 @@ async function deliveries(w, box) {
   mount(box, page.items.length ? h('div', {class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': t('site.deliveries')},
     h('table', {}, h('thead', {}, h('tr', {}, ['when', 'event', 'state', 'attempts', 'answer', 'action'].map((c) =>
       h('th', {scope: 'col'}, t(`site.col.${c}`))))), body)) : h('p', {class: 'muted'}, t('site.no_deliveries')),
-  more(body, page.next_cursor, async (cursor) => {
+  more(body, page.next_cursor, async function load(cursor) {
     const next = await get(`/webhooks/${w.id}/deliveries${qs({limit: 10, cursor})}`);
     for (const d of next.items) body.appendChild(row(d));
-    return null;
+    return more(body, next.next_cursor, load);
   }));
 }
 

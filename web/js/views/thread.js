@@ -1,8 +1,8 @@
 // A thread: its posts in order or as a tree, replying with the composer, editing with
 // conflict handling, reactions, bookmarks, the subscription, an accepted answer, and
 // new posts arriving live.
-import {h, mount, trustedHtml, announce, toast} from '../dom.js';
-import {t, loc, errorText} from '../i18n.js';
+import {h, mount, trustedHtml, announce, toast, focusOn} from '../dom.js';
+import {t, loc, errorText, fmtNumber} from '../i18n.js';
 import {get, post, patch, put, del, qs, ApiError} from '../api.js';
 import {composer, author, form, more, field} from '../components.js';
 import {live} from '../live.js';
@@ -17,6 +17,18 @@ function groupRoleOf(me, th) {
 export async function thread(ctx) {
   const id = Number(ctx.args[0]);
   const order = ctx.params.get('order') === 'tree' ? 'tree' : 'chronological';
+  // the stream opens before the thread is read, and its events wait until the page is
+  // drawn, so that nothing posted meanwhile is missed (a post already shown is skipped)
+  const waiting = [];
+  let apply = null;
+  const queued = (name) => (x) => (apply ? apply(name, x) : waiting.push([name, x]));
+  const stop = live.thread(id, {
+    'post.created': queued('post.created'), 'post.updated': queued('post.updated'),
+    'post.hidden': queued('post.hidden'), 'thread.updated': queued('thread.updated'),
+    resync: () => window.dispatchEvent(new HashChangeEvent('hashchange')),
+    gone: () => announce(t('thread.gone')),
+  });
+  ctx.onLeave(stop);
   const data = await get(`/threads/${id}${qs({order})}`);
   const th = data.thread;
   ctx.title(th.title);
@@ -28,6 +40,11 @@ export async function thread(ctx) {
   // server has the last word: a refusal is shown)
   const mayHide = th.space && th.space.type !== 'conversation' && (staff || groupRole === 'mentor');
   const mayModerate = th.space && th.space.type !== 'conversation' && staff;
+  // who may accept an answer: the author, those who moderate, a mentor (of the group,
+  // in a group; of any group, in the forum)
+  const mentorAnywhere = me && (me.groups || []).some((g) => g.role === 'mentor');
+  const mayAccept = () => th.kind === 'question' && me && ((th.author && th.author.id === me.id) || mayModerate
+    || (th.space.type === 'group' ? groupRole === 'mentor' : th.space.type === 'category' && mentorAnywhere));
   const list = h('ol', {class: `posts ${order}`, 'aria-label': t('thread.posts_label')});
   let replyTo = null;
 
@@ -61,7 +78,7 @@ export async function thread(ctx) {
           toast(errorText(e), 'error');
           b.focus();
         }
-      }, dataset: {name}}, t(`post.reaction.${name}`), ' ', h('span', {class: 'count'}, String(count)));
+      }, dataset: {name}}, t(`post.reaction.${name}`), ' ', h('span', {class: 'count'}, fmtNumber(count)));
   };
 
   const renderPost = (p) => {
@@ -87,28 +104,32 @@ export async function thread(ctx) {
       if (!th.locked) {
         actions.append(h('button', {type: 'button', class: 'link', onclick: () => startReply(p)}, t('post.reply')));
       }
-      if (me && p.author && p.author.id === me.id) {
-        actions.append(h('button', {type: 'button', class: 'link', onclick: () => startEdit(p)}, t('post.edit')));
-      } else {
+      if (!(me && p.author && p.author.id === me.id)) {
         actions.append(h('button', {type: 'button', class: 'link', onclick: (ev) => openFlag(p, ev.currentTarget)}, t('post.flag')));
       }
-      if (th.kind === 'question' && p.number !== 1 && me && th.author && (th.author.id === me.id)) {
-        actions.append(h('button', {type: 'button', class: 'link', onclick: async () => {
+      if (p.number !== 1 && mayAccept()) {
+        const accepted = th.accepted_post_id === p.id;
+        actions.append(h('button', {type: 'button', class: 'link accept', onclick: async () => {
           try {
-            await post(`/threads/${th.id}/answer`, {post_id: p.id});
-            th.accepted_post_id = p.id;
-            announce(t('post.accepted'));
-            for (const q of byId.values()) replacePost(q);
+            const r = accepted ? await del(`/threads/${th.id}/answer`) : await post(`/threads/${th.id}/answer`, {post_id: p.id});
+            Object.assign(th, r && r.id ? r : {accepted_post_id: accepted ? null : p.id});
+            announce(accepted ? t('post.unaccepted') : t('post.accepted'));
+            for (const q of [...byId.values()]) replacePost(q);
+            focusOn(document.querySelector(`#post-${p.id} .accept`));
           } catch (e) {
             toast(errorText(e), 'error');
           }
-        }}, t('post.accept')));
+        }}, accepted ? t('post.unaccept') : t('post.accept')));
       }
+    }
+    // the author edits a post, hidden ones too (an edit sends it back for review)
+    if (p.state !== 'deleted' && me && p.author && p.author.id === me.id) {
+      actions.append(h('button', {type: 'button', class: 'link', onclick: () => startEdit(p)}, t('post.edit')));
     }
     if (p.state !== 'deleted') {
       const own = me && p.author && p.author.id === me.id;
       if (own || mayModerate) {
-        actions.append(h('button', {type: 'button', class: 'link', onclick: () => deletePost(p)}, t('post.delete')));
+        actions.append(h('button', {type: 'button', class: 'link', onclick: (ev) => deletePost(p, ev.currentTarget)}, t('post.delete')));
       }
       if (mayHide) {
         actions.append(h('button', {type: 'button', class: 'link', onclick: (ev) => openHide(p, ev.currentTarget)},
@@ -139,6 +160,7 @@ export async function thread(ctx) {
   const editing = new Set(); // posts whose edit form is open: a live update waits
   const replacePost = (p) => {
     const old = byId.get(p.id);
+    if (!old) return; // not on the page (a later page not loaded yet): it comes with it
     if (old && p.my_reactions === undefined) p.my_reactions = old.my_reactions;
     if (old && p.bookmarked === undefined) p.bookmarked = old.bookmarked;
     byId.set(p.id, {...old, ...p});
@@ -176,6 +198,7 @@ export async function thread(ctx) {
   const inline = (button, children, submitLabel, onSubmit) => {
     const actions = button.closest('.post-actions');
     actions.parentElement.querySelector('.inline-form')?.remove();
+    const postId = button.closest('.post')?.dataset.id;
     const f = form({class: 'inline-form'}, [children, h('div', {class: 'actions'},
       h('button', {type: 'submit', class: 'primary'}, submitLabel),
       h('button', {type: 'button', onclick: () => {
@@ -184,6 +207,8 @@ export async function thread(ctx) {
       }}, t('common.cancel')))], async () => {
       await onSubmit();
       f.remove();
+      // the post may have been drawn again: its article takes the focus
+      focusOn(document.querySelector(`#post-${postId} article`));
     });
     actions.after(f);
     f.querySelector('select, input, textarea')?.focus();
@@ -210,19 +235,31 @@ export async function thread(ctx) {
       announce(hiding ? t('post.was_hidden') : t('post.was_shown'));
     });
   };
-  const deletePost = async (p) => {
-    if (!window.confirm(p.number === 1 ? t('post.delete_thread_confirm') : t('post.delete_confirm'))) return;
-    try {
-      await del(`/posts/${p.id}`);
+  const deletePost = async (p, button) => {
+    const own = me && p.author && p.author.id === me.id;
+    const done = async (reason) => {
+      await del(`/posts/${p.id}${qs({reason})}`);
       if (p.number === 1) {
         location.hash = '#/';
         return;
       }
       replacePost({...byId.get(p.id), state: 'deleted', body: null, body_html: null});
       announce(t('post.was_deleted'));
-    } catch (e) {
-      toast(errorText(e), 'error');
+    };
+    if (own) {
+      if (!window.confirm(p.number === 1 ? t('post.delete_thread_confirm') : t('post.delete_confirm'))) return;
+      try {
+        await done();
+        focusOn(document.querySelector(`#post-${p.id} article`));
+      } catch (e) {
+        toast(errorText(e), 'error');
+      }
+      return;
     }
+    // someone else's post: the reason goes to the moderation log
+    const reason = field({label: t('moderation.reason'), name: 'reason', required: true, minlength: 3, maxlength: 500});
+    inline(button, [p.number === 1 ? h('p', {}, t('post.delete_thread_confirm')) : null, reason], t('post.delete'),
+      () => done(reason.input.value.trim()));
   };
   const showHistory = async (p, button) => {
     const li = button.closest('article');
@@ -246,6 +283,7 @@ export async function thread(ctx) {
                 announce(t('post.was_redacted'));
                 mount(body, h('p', {class: 'placeholder'}, t('post.redacted')));
                 li.querySelector('details').remove();
+                focusOn(body);
               })));
           }
           return li;
@@ -267,6 +305,7 @@ export async function thread(ctx) {
   const c = composer({label: t('compose.reply_label')});
   const replyForm = form({'aria-labelledby': 'reply-h', class: 'reply-form'}, [replyNote, c.el,
     h('div', {class: 'actions'}, h('button', {type: 'submit', class: 'primary'}, t('compose.send_reply')))], async () => {
+    await c.flush();
     try {
       const p = await post(`/threads/${th.id}/posts`, {body: c.textarea.value,
         reply_to: replyTo || undefined, acknowledge_privacy: c.acknowledged});
@@ -302,6 +341,7 @@ export async function thread(ctx) {
     const f = form({class: 'edit-form'}, [conflict, ed.el, h('div', {class: 'actions'},
       h('button', {type: 'submit', class: 'primary'}, t('post.save')),
       h('button', {type: 'button', onclick: () => endEdit(p.id)}, t('common.cancel')))], async () => {
+      await ed.flush();
       try {
         const updated = await patch(`/posts/${p.id}`, {body: ed.textarea.value, version, acknowledge_privacy: ed.acknowledged});
         editing.delete(p.id);
@@ -334,10 +374,13 @@ export async function thread(ctx) {
   };
   if (data.posts.length) markRead(Math.max(...data.posts.map((p) => p.id)));
 
+  let nextCursor = data.next_cursor;
+  const pending = () => !!nextCursor; // pages not loaded yet
   const load = async (cursor) => {
     const page = await get(`/threads/${th.id}${qs({order, cursor})}`);
     for (const p of page.posts) addPost(p);
     if (page.posts.length) markRead(Math.max(...page.posts.map((p) => p.id)));
+    nextCursor = page.next_cursor;
     return more(list, page.next_cursor, load);
   };
 
@@ -361,10 +404,15 @@ export async function thread(ctx) {
     const mine = me && th.author && th.author.id === me.id;
     const pin = h('input', {type: 'checkbox', id: 'th-pinned', checked: th.pinned});
     const lock = h('input', {type: 'checkbox', id: 'th-locked', checked: th.locked});
+    const reason = field({label: t('moderation.reason'), name: 'reason', maxlength: 500, hint: t('thread.reason_hint')});
     const modFields = mayModerate ? h('fieldset', {}, h('legend', {}, t('thread.moderation')),
       h('p', {}, pin, h('label', {for: 'th-pinned'}, t('thread.pinned'))),
-      h('p', {}, lock, h('label', {for: 'th-locked'}, t('thread.locked')))) : null;
-    const f = form({class: 'thread-edit'}, [mine ? [title, tags, kind, status] : null, modFields,
+      h('p', {}, lock, h('label', {for: 'th-locked'}, t('thread.locked'))), mine ? null : reason) : null;
+    // a title the privacy guard warns about needs the same acknowledgement as a post
+    const ack = h('input', {type: 'checkbox', id: 'th-ack'});
+    const ackBox = h('p', {class: 'ack', hidden: true}, ack, ' ', h('label', {for: 'th-ack'}, t('privacy.acknowledge')));
+    const findings = h('ul', {class: 'findings'});
+    const f = form({class: 'thread-edit'}, [mine ? [title, tags, kind, status] : null, modFields, findings, ackBox,
       h('div', {class: 'actions'}, h('button', {type: 'submit', class: 'primary'}, t('post.save')),
         h('button', {type: 'button', onclick: () => {
           f.remove();
@@ -377,7 +425,18 @@ export async function thread(ctx) {
           tags: tags.input.value.split(/[\s,]+/).map((x) => x.trim().toLowerCase()).filter(Boolean)});
       }
       if (mayModerate) Object.assign(body, {pinned: pin.checked, locked: lock.checked});
-      await patch(`/threads/${th.id}`, body);
+      if (mayModerate && !mine && reason.input.value.trim()) body.reason = reason.input.value.trim();
+      if (!ackBox.hidden) body.acknowledge_privacy = ack.checked;
+      try {
+        await patch(`/threads/${th.id}`, body);
+      } catch (e) {
+        if (e instanceof ApiError && e.problem.findings) {
+          mount(findings, e.problem.findings.map((x) => h('li', {class: x.severity},
+            h('strong', {}, t(`privacy.kind.${x.kind}`)), ': ', h('q', {}, x.excerpt))));
+          ackBox.hidden = e.code !== 'privacy_warning';
+        }
+        throw e;
+      }
       announce(t('thread.saved'));
       window.dispatchEvent(new HashChangeEvent('hashchange'));
     });
@@ -411,14 +470,15 @@ export async function thread(ctx) {
       : h('section', {'aria-labelledby': 'reply-h'}, h('h2', {id: 'reply-h'}, t('compose.reply_title')), replyForm));
 
   const focusPost = ctx.params.get('post');
-  if (focusPost) document.getElementById(`post-${focusPost}`)?.scrollIntoView();
+  if (focusPost) ctx.afterShow(() => document.getElementById(`post-${focusPost}`)?.scrollIntoView());
 
   // live: new posts, edits, hidden posts
-  const stop = live.thread(th.id, {
+  const handlers = {
     'post.created': (p) => {
       if (byId.has(p.id)) return;
-      addPost({...p, my_reactions: []});
       announce(t('thread.new_post', {name: p.author ? p.author.display_name : ''}));
+      // with pages still to load, the new post comes at their end, in its place
+      if (!pending()) addPost({...p, my_reactions: []});
     },
     'post.updated': (p) => replacePost(p),
     'post.hidden': (p) => replacePost(p),
@@ -431,6 +491,7 @@ export async function thread(ctx) {
       // drawn again with the change, unless the member is writing a reply or an edit
       if (!c.textarea.value.trim() && editing.size === 0) window.dispatchEvent(new HashChangeEvent('hashchange'));
     },
-  });
-  ctx.onLeave(stop);
+  };
+  apply = (name, x) => handlers[name](x);
+  for (const [name, x] of waiting.splice(0)) apply(name, x);
 }

@@ -321,3 +321,48 @@ test('more of a member\'s day: an accepted answer, history and redaction, a meet
   assert.equal(data.profile?.email || data.user?.email || data.email, a.email);
   assert.deepEqual([...page.problems, ...mpage.problems, ...cpage.problems], []);
 });
+
+test('keyboard only: a thread with a privacy warning acknowledged, and a group member added', async () => {
+  const coord = await admin.register({name: 'Coordinator Kay', role: 'coordinator'});
+  const mentee = await admin.register({name: `Dr Keyboard Kim ${Date.now() % 100000}`});
+  const page = await pageFor(coord);
+  const tabTo = async (predicate, max = 80) => {
+    for (let i = 0; i < max; i++) {
+      await page.keyboard.press('Tab');
+      if (await page.evaluate(predicate)) return;
+    }
+    throw new Error(`not reached with Tab: ${predicate}`);
+  };
+  await page.goto('/#/new');
+  await page.getByRole('heading', {name: 'Start a thread'}).waitFor();
+  await tabTo(() => document.activeElement.name === 'category_id');
+  await page.keyboard.press('ArrowDown'); // the first category
+  await tabTo(() => document.activeElement.name === 'title');
+  await page.keyboard.type('Keyboard case with a phone number');
+  await tabTo(() => document.activeElement.getAttribute('role') === 'tab');
+  await page.keyboard.press('ArrowRight'); // Preview, by the arrow keys
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Preview');
+  await page.keyboard.press('ArrowLeft');
+  await tabTo(() => document.activeElement.tagName === 'TEXTAREA');
+  await page.keyboard.type('Reach her at 250-555-0123 after clinic.');
+  await page.locator('.privacy mark.finding').waitFor();
+  await tabTo(() => document.activeElement.name === 'acknowledge_privacy');
+  await page.keyboard.press('Space');
+  await tabTo(() => document.activeElement.textContent === 'Post the thread');
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', {name: 'Keyboard case with a phone number'}).waitFor();
+  // a group, then a member found and added from the keyboard
+  const g = (await coord.call('POST', '/groups', {network: 'BC', name: 'Keyboard circle', max_mentees: 4}, 201)).body;
+  await page.goto(`/#/groups/${g.id}`);
+  await page.getByRole('heading', {name: 'Keyboard circle'}).waitFor();
+  await tabTo(() => document.activeElement.name === 'member');
+  await page.keyboard.type(mentee.user.display_name);
+  await page.keyboard.press('Enter');
+  await tabTo(() => document.activeElement.classList.contains('pick'));
+  await page.keyboard.press('Enter');
+  await page.locator('.members', {hasText: mentee.user.display_name}).waitFor();
+  // the focus stays in the picker, ready for the next member
+  assert.equal(await page.evaluate(() => document.activeElement.name), 'member');
+  assert.equal((await coord.call('GET', `/groups/${g.id}`)).body.members.length, 1);
+  assert.deepEqual(page.problems, []);
+});

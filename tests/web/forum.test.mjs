@@ -5,7 +5,7 @@
 // subscription, live posts, the language switch, a phone-width screen, axe on each page.
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {setup, Member, newPage, signInPage, noAxe, uniqueEmail, PASSWORD} from './harness.mjs';
+import {setup, Member, newPage, signInPage, noAxe, uniqueEmail, PASSWORD, tabTo} from './harness.mjs';
 import {strings} from '../../web/js/strings.js';
 
 let server;
@@ -322,30 +322,15 @@ test('keyboard only: sign in, open a category and a thread, reply; focus is alwa
   await page.keyboard.press('Enter');
   await page.getByRole('heading', {name: 'National forum'}).waitFor();
   // Tab to the first category and open it
-  const tabTo = async (predicate, max = 60) => {
-    for (let i = 0; i < max; i++) {
-      await page.keyboard.press('Tab');
-      const hit = await page.evaluate(predicate);
-      if (hit) {
-        const style = await page.evaluate(() => {
-          const s = getComputedStyle(document.activeElement);
-          return [s.outlineStyle, s.outlineWidth];
-        });
-        assert.notEqual(style[0], 'none', 'the focused element shows its focus');
-        return;
-      }
-    }
-    throw new Error('not reached with Tab');
-  };
-  await tabTo(() => document.activeElement.closest && !!document.activeElement.closest('.card') && document.activeElement.tagName === 'A');
+  await tabTo(page, () => document.activeElement.closest && !!document.activeElement.closest('.card') && document.activeElement.tagName === 'A');
   await page.keyboard.press('Enter');
   await page.locator('.threads').waitFor();
-  await tabTo(() => document.activeElement.textContent === 'Keyboard thread about sleep hygiene');
+  await tabTo(page, () => document.activeElement.textContent === 'Keyboard thread about sleep hygiene');
   await page.keyboard.press('Enter');
   await page.getByRole('heading', {name: 'Keyboard thread about sleep hygiene'}).waitFor();
-  await tabTo(() => document.activeElement.tagName === 'TEXTAREA');
+  await tabTo(page, () => document.activeElement.tagName === 'TEXTAREA');
   await page.keyboard.type('Try a consistent wake time first.');
-  await tabTo(() => document.activeElement.textContent === 'Send reply');
+  await tabTo(page, () => document.activeElement.textContent === 'Send reply');
   await page.keyboard.press('Enter');
   await page.locator('.post', {hasText: 'consistent wake time'}).waitFor();
   assert.equal((await m.call('GET', `/threads/${th.thread.id}`)).body.posts.length, 2);

@@ -245,3 +245,17 @@ export async function pageFor(browser, server, member, opts) {
   await signInPage(page, member.email);
   return page;
 }
+
+// Presses Tab until predicate() holds in the page (at most max times); the element
+// reached must show its focus.
+export async function tabTo(page, predicate, max = 80) {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate(predicate)) {
+      const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+      assert.notEqual(outline, 'none', 'the focused element shows its focus');
+      return;
+    }
+  }
+  throw new Error(`not reached with Tab: ${predicate}`);
+}

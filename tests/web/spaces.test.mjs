@@ -3,7 +3,7 @@
 // editing and locking a thread; against the real server and database, axe on each page.
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {setup, Member, newPage, noAxe, pageFor as openAs, uniqueEmail, PASSWORD} from './harness.mjs';
+import {setup, Member, newPage, noAxe, pageFor as openAs, uniqueEmail, PASSWORD, tabTo} from './harness.mjs';
 
 let server;
 let browser;
@@ -326,39 +326,32 @@ test('keyboard only: a thread with a privacy warning acknowledged, and a group m
   const coord = await admin.register({name: 'Coordinator Kay', role: 'coordinator'});
   const mentee = await admin.register({name: `Dr Keyboard Kim ${Date.now() % 100000}`});
   const page = await pageFor(coord);
-  const tabTo = async (predicate, max = 80) => {
-    for (let i = 0; i < max; i++) {
-      await page.keyboard.press('Tab');
-      if (await page.evaluate(predicate)) return;
-    }
-    throw new Error(`not reached with Tab: ${predicate}`);
-  };
   await page.goto('/#/new');
   await page.getByRole('heading', {name: 'Start a thread'}).waitFor();
-  await tabTo(() => document.activeElement.name === 'category_id');
+  await tabTo(page, () => document.activeElement.name === 'category_id');
   await page.keyboard.press('ArrowDown'); // the first category
-  await tabTo(() => document.activeElement.name === 'title');
+  await tabTo(page, () => document.activeElement.name === 'title');
   await page.keyboard.type('Keyboard case with a phone number');
-  await tabTo(() => document.activeElement.getAttribute('role') === 'tab');
+  await tabTo(page, () => document.activeElement.getAttribute('role') === 'tab');
   await page.keyboard.press('ArrowRight'); // Preview, by the arrow keys
   assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Preview');
   await page.keyboard.press('ArrowLeft');
-  await tabTo(() => document.activeElement.tagName === 'TEXTAREA');
+  await tabTo(page, () => document.activeElement.tagName === 'TEXTAREA');
   await page.keyboard.type('Reach her at 250-555-0123 after clinic.');
   await page.locator('.privacy mark.finding').waitFor();
-  await tabTo(() => document.activeElement.name === 'acknowledge_privacy');
+  await tabTo(page, () => document.activeElement.name === 'acknowledge_privacy');
   await page.keyboard.press('Space');
-  await tabTo(() => document.activeElement.textContent === 'Post the thread');
+  await tabTo(page, () => document.activeElement.textContent === 'Post the thread');
   await page.keyboard.press('Enter');
   await page.getByRole('heading', {name: 'Keyboard case with a phone number'}).waitFor();
   // a group, then a member found and added from the keyboard
   const g = (await coord.call('POST', '/groups', {network: 'BC', name: 'Keyboard circle', max_mentees: 4}, 201)).body;
   await page.goto(`/#/groups/${g.id}`);
   await page.getByRole('heading', {name: 'Keyboard circle'}).waitFor();
-  await tabTo(() => document.activeElement.name === 'member');
+  await tabTo(page, () => document.activeElement.name === 'member');
   await page.keyboard.type(mentee.user.display_name);
   await page.keyboard.press('Enter');
-  await tabTo(() => document.activeElement.classList.contains('pick'));
+  await tabTo(page, () => document.activeElement.classList.contains('pick'));
   await page.keyboard.press('Enter');
   await page.locator('.members', {hasText: mentee.user.display_name}).waitFor();
   // the focus stays in the picker, ready for the next member

@@ -78,6 +78,11 @@ export function updateBadge() {
   mount(badge, ' ', fmtNumber(n), h('span', {class: 'visually-hidden'}, ` ${t('nav.unread')}`));
 }
 
+// Draws the current page again (after a change that alters it).
+export function redraw() {
+  route();
+}
+
 export function go(hash) {
   if (location.hash === hash) route();
   else location.hash = hash;

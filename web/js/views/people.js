@@ -4,7 +4,7 @@ import {h, mount, announce, focusOn} from '../dom.js';
 import {t, fmtDate, loc, fmtAgo, errorText, fmtNumber} from '../i18n.js';
 import {get, patch, post, del} from '../api.js';
 import {field, form} from '../components.js';
-import {session, renderShell} from '../app.js';
+import {session, renderShell, redraw} from '../app.js';
 import {setLocale, locale} from '../i18n.js';
 import {suspendBox} from './moderation.js';
 
@@ -26,7 +26,7 @@ export async function profile(ctx) {
       : h('p', {}, h('a', {class: 'button', href: `#/conversations/new?to=${u.id}`}, t('profile.message'))),
     u.suspended_until ? h('p', {class: 'error'}, t('moderation.suspended_until', {when: fmtDate(u.suspended_until)})) : null,
     !mine && ctx.me && ['moderator', 'admin'].includes(ctx.me.site_role)
-      ? suspendBox(u, () => window.dispatchEvent(new HashChangeEvent('hashchange'))) : null,
+      ? suspendBox(u, redraw) : null,
     !mine && ctx.me && ctx.me.site_role === 'admin' ? roleBox(u) : null));
 }
 
@@ -39,7 +39,7 @@ function roleBox(u) {
     form({}, [role, reason, h('button', {type: 'submit'}, t('profile.change_role'))], async () => {
       await patch(`/users/${u.id}`, {site_role: role.input.value, reason: reason.input.value.trim()});
       announce(t('settings.saved'));
-      window.dispatchEvent(new HashChangeEvent('hashchange'));
+      redraw();
     }));
 }
 

@@ -4,6 +4,7 @@ import {h, mount, announce, toast} from '../dom.js';
 import {t, loc, fmtDate, errorText} from '../i18n.js';
 import {get, post, patch, del, qs} from '../api.js';
 import {field, form, more} from '../components.js';
+import {redraw} from '../app.js';
 
 const EVENTS = ['*', 'thread.created', 'post.created', 'post.hidden', 'flag.created', 'flag.resolved',
   'answer.accepted', 'response.due', 'response.overdue', 'user.created'];
@@ -83,7 +84,6 @@ export async function site(ctx) {
   const [cats, hooks] = await Promise.all([get('/categories'), get('/webhooks')]);
   const catList = h('ul', {class: 'site-list'});
   const hookList = h('ul', {class: 'site-list'});
-  const redraw = () => window.dispatchEvent(new HashChangeEvent('hashchange'));
   for (const c of cats.items) {
     const li = h('li', {}, h('h3', {}, loc(c.name), ' ', h('span', {class: 'muted'}, `/${c.slug}`)),
       h('p', {}, loc(c.description)),

@@ -6,6 +6,7 @@ import {t, loc, errorText, fmtNumber} from '../i18n.js';
 import {get, post, patch, put, del, qs, ApiError} from '../api.js';
 import {composer, author, form, more, field} from '../components.js';
 import {live} from '../live.js';
+import {redraw} from '../app.js';
 
 // The caller's role in the thread's group, when it is in one.
 function groupRoleOf(me, th) {
@@ -25,7 +26,7 @@ export async function thread(ctx) {
   const stop = live.thread(id, {
     'post.created': queued('post.created'), 'post.updated': queued('post.updated'),
     'post.hidden': queued('post.hidden'), 'thread.updated': queued('thread.updated'),
-    resync: () => window.dispatchEvent(new HashChangeEvent('hashchange')),
+    resync: redraw,
     gone: () => announce(t('thread.gone')),
   });
   ctx.onLeave(stop);
@@ -438,7 +439,7 @@ export async function thread(ctx) {
         throw e;
       }
       announce(t('thread.saved'));
-      window.dispatchEvent(new HashChangeEvent('hashchange'));
+      redraw();
     });
     button.hidden = true;
     button.after(f);
@@ -483,13 +484,13 @@ export async function thread(ctx) {
     'post.updated': (p) => replacePost(p),
     'post.hidden': (p) => replacePost(p),
     'thread.updated': (x) => {
-      const redraw = (x.locked !== undefined && x.locked !== th.locked) || (x.title && x.title !== th.title)
+      const changed = (x.locked !== undefined && x.locked !== th.locked) || (x.title && x.title !== th.title)
         || x.deleted === true;
       Object.assign(th, x);
-      if (!redraw) return;
+      if (!changed) return;
       announce(t('thread.changed'));
       // drawn again with the change, unless the member is writing a reply or an edit
-      if (!c.textarea.value.trim() && editing.size === 0) window.dispatchEvent(new HashChangeEvent('hashchange'));
+      if (!c.textarea.value.trim() && editing.size === 0) redraw();
     },
   };
   apply = (name, x) => handlers[name](x);

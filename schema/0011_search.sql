@@ -121,7 +121,6 @@ DECLARE
     q_en tsquery := websearch_to_tsquery('confer_en', p_q);
     q_fr tsquery := websearch_to_tsquery('confer_fr', p_q);
     q tsquery;
-    q_plan tsquery;
     en_ok boolean;
     fr_ok boolean;
     me users;
@@ -146,19 +145,7 @@ BEGIN
     IF NOT en_ok AND NOT fr_ok THEN
         RETURN '{"items":[],"next_cursor":null}';
     END IF;
-    -- both readings when they differ (one when they are the same: an OR of twins would
-    -- double PostgreSQL's estimate of the matches)
-    q := CASE WHEN en_ok AND fr_ok AND q_en <> q_fr THEN q_en || q_fr
-              WHEN en_ok THEN q_en ELSE q_fr END;
-    -- PostgreSQL estimates a phrase ("a b", a <-> b) as if it were a AND b, far more
-    -- often than the words follow each other: for two common words it then walked the
-    -- posts newest first for the few phrases, a million posts, a second. The same
-    -- query with AND for the phrases, a condition every match meets, is added so that
-    -- the estimate multiplies down and the index is used (a phrase of very common
-    -- words is still estimated common enough to walk). Not under a negation: a post
-    -- without the phrase may well have both words.
-    q_plan := CASE WHEN strpos(q::text, '!') > 0 THEN q
-                   ELSE regexp_replace(q::text, '<(-|[0-9]+)>', '&', 'g')::tsquery END;
+    q := CASE WHEN en_ok AND fr_ok THEN q_en || q_fr WHEN en_ok THEN q_en ELSE q_fr END;
     IF cardinality(p_cursor) = 2 THEN
         c_score := p_cursor[1];
         c_id := p_cursor[2];
@@ -178,7 +165,7 @@ BEGIN
           SELECT c.id, (ts_rank(c.search, q) * 1000000000)::bigint AS score
           FROM (SELECT p.id, p.search
                 FROM posts p JOIN threads t ON t.id = p.thread_id
-                WHERE p.search @@ q AND (q_plan = q OR p.search @@ q_plan)
+                WHERE p.search @@ q
                   -- where p_user reads (cf_thread_readable over sets)
                   AND (t.space_type = 'category'
                        OR (t.space_type = 'group' AND t.group_id = ANY (reads))

@@ -300,7 +300,15 @@ static void on_guidelines(struct cf_db_result *r, void *arg)
         cf_free(rendered);
     }
     json_object_set_new(out, "body_html", html);
-    cf_reply_json(req, 200, out);
+    /* as text, so that the answer carries its ETag as every GET does */
+    char *answer = json_dumps(out, JSON_COMPACT);
+    json_decref(out);
+    if (answer == NULL) {
+        cf_reply_problem(req, 500, "internal_error", "could not write the guidelines");
+        return;
+    }
+    cf_reply_json_text(req, 200, answer, strlen(answer));
+    free(answer);
 }
 
 void cf_h_guidelines_get(struct cf_request *req)

@@ -26,8 +26,9 @@ static struct cf_db_stmt q_get =
                " WHERE u.id = $1",
                3);
 
-static struct cf_db_stmt q_search = CF_DB_STMT(
-    "user_search", "SELECT cf_user_search($1, $2::bigint, $3::bigint[], $4::int, $5::boolean)", 5);
+static struct cf_db_stmt q_search =
+    CF_DB_STMT("user_search",
+               "SELECT cf_user_search($1, $2, $3::bigint, $4::bigint[], $5::int, $6::boolean)", 6);
 
 static struct cf_db_stmt q_set_role =
     CF_DB_STMT("user_set_role", "SELECT cf_set_role($1, $2, $3, $4)", 4);
@@ -176,18 +177,26 @@ void cf_h_users_list(struct cf_request *req)
 {
     struct cf_page page;
     const char *q;
-    char network[24];
+    char network[24], me[24];
     if (cf_query_page(req, 1, 1, &page) < 0 ||
         cf_query_text(req, "q", 100, 0, "part of a name or @handle", &q) < 0)
         return;
     int has_network = cf_query_id(req, "network", network, "network is a network's id");
     if (has_network < 0)
         return;
-    if (q != NULL && q[0] == '@')
-        q++; /* "@amelie-roy" finds the handle */
-    const char *params[] = {q != NULL && q[0] != '\0' ? q : NULL, has_network ? network : NULL,
-                            page.cursor, page.limit,
-                            req->auth.role == CF_ROLE_ADMIN ? "true" : "false"};
+    if (q != NULL) {
+        q += strspn(q, " \t");
+        if (q[0] == '@')
+            q++; /* "@amelie-roy" finds the handle */
+        if (q[strspn(q, " \t")] == '\0') {
+            cf_reply_problem(req, 400, "invalid_query", "q is part of a name or @handle");
+            return;
+        }
+    }
+    cf_id_text(me, req->auth.user_id);
+    const char *params[] = {
+        me,          q,          has_network ? network : NULL,
+        page.cursor, page.limit, req->auth.role == CF_ROLE_ADMIN ? "true" : "false"};
     cf_request_run_json(req, &q_search, params, 200);
 }
 

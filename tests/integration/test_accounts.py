@@ -507,9 +507,13 @@ def test_guidelines_are_bilingual_and_must_be_accepted_before_writing(server, ad
     assert g["version"] >= 1
     assert "48" in g["body"]["en"] and "72" in g["body"]["en"] and "de-identif" in g["body"]["en"].lower()
     assert "dépersonnalisez" in g["body"]["fr"].lower()
-    # rendered as posts are, for clients without a Markdown renderer
+    # rendered as posts are, for clients without a Markdown renderer, with an ETag
     assert g["body_html"]["en"].startswith("<h1>Community guidelines</h1>")
-    assert "<li>" in g["body_html"]["fr"] and "<script" not in g["body_html"]["fr"]
+    assert "<li>" in g["body_html"]["fr"] and "<h2>" in g["body_html"]["en"]
+    r = server.get("/api/v1/guidelines")
+    assert r.headers.get("etag")
+    assert server.request("GET", "/api/v1/guidelines",
+                          headers={"If-None-Match": r.headers["etag"]}).status == 304
     m = register(server, admin, role="coordinator")
     problem(m.invite(unique_email("x"), network="BC"), 403, "guidelines_not_accepted")
     # settings, password and sign-out stay open before accepting
@@ -604,7 +608,7 @@ def test_the_member_directory_finds_colleagues_by_name_or_handle(server, admin):
     assert r.status == 200
     items = r.json()["items"]
     assert [u["display_name"] for u in items] == [f"Dr Amélie Zorro{tag}"]
-    assert "email" not in items[0] and items[0]["handle"]
+    assert items[0]["email"] == a.email and items[0]["handle"]  # their own entry
     both = a.get(f"/api/v1/users?q=ZORRO{tag}").json()["items"]
     assert {u["display_name"] for u in both} == {f"Dr Amélie Zorro{tag}", f"Dr Bob Zorro{tag}"}
     # by @handle
@@ -628,13 +632,19 @@ def test_the_member_directory_finds_colleagues_by_name_or_handle(server, admin):
         if not cursor:
             break
     assert sorted(seen) == sorted(u["id"] for u in both) and len(seen) == 2
-    # admins see emails, as on profiles
+    # admins see emails, as on profiles; a member sees their own only
     assert admin.get(f"/api/v1/users?q=zorro{tag}").json()["items"][0]["email"].endswith("@example.ca")
+    seen_by_a = a.get(f"/api/v1/users?q=zorro{tag}").json()["items"]
+    assert [u.get("email") for u in seen_by_a] == [a.email, None], seen_by_a
+    # a backslash is a letter too; blanks before the @ are ignored
+    assert a.get(f"/api/v1/users?q=zorro{tag}%5C").json()["items"] == []
+    assert [u["id"] for u in a.get(f"/api/v1/users?q=%20%40{handle}").json()["items"]] == [items[0]["id"]]
     # bad input is a clear 400; no session is a 401
     problem(a.get("/api/v1/users?q=" + "x" * 101), 400, "invalid_query")
     problem(a.get("/api/v1/users?q=%20%20"), 400, "invalid_query")
+    problem(a.get("/api/v1/users?q=%40"), 400, "invalid_query")
+    problem(a.get("/api/v1/users?q=%20%40%20"), 400, "invalid_query")
     problem(a.get("/api/v1/users?q=a%01b"), 400, "invalid_query")
     problem(a.get("/api/v1/users?network=abc"), 400, "invalid_query")
     problem(a.get("/api/v1/users?limit=0"), 400, "invalid_query")
     problem(server.request("GET", "/api/v1/users?q=zorro"), 401, "unauthenticated")
-    assert b.get(f"/api/v1/users?q=zorro{tag}").status == 200  # before the guidelines too

@@ -424,3 +424,17 @@ test('a tab whose session changed elsewhere recovers its csrf token and writes',
   await page.locator(`#post-${th.post.id} .bookmark[aria-pressed="true"]`).waitFor();
   assert.equal((await m.call('GET', '/me/bookmarks')).body.items.length, 1);
 });
+
+test('a mention in a post leads to the member\'s page in the client', async () => {
+  const a = await admin.register({name: 'Dr Mention Maker'});
+  const b = await admin.register({name: 'Dr Mentioned Person'});
+  const th = await a.newThread('Mention thread', `Could @${b.user.handle} weigh in?`);
+  const page = await newPage(browser, server);
+  await signInPage(page, a.email);
+  await page.goto(`/#/threads/${th.thread.id}`);
+  const link = page.locator('.post-body a.mention');
+  await link.waitFor();
+  assert.equal(await link.getAttribute('href'), `#/users/${b.user.id}`);
+  await link.click();
+  await page.getByRole('heading', {name: 'Dr Mentioned Person'}).waitFor();
+});

@@ -47,6 +47,12 @@ export function trustedHtml(el, html) {
   // ("/\\other.example" leads to another site): other sites open in a new tab,
   // marked, and any scheme but http(s) and mailto loses its link
   for (const a of el.querySelectorAll('a[href]')) {
+    // a mention links to the member's page of this client
+    const mention = /^\/u\/(\d+)$/.exec(a.getAttribute('href'));
+    if (a.classList.contains('mention') && mention) {
+      a.setAttribute('href', `#/users/${mention[1]}`);
+      continue;
+    }
     let url = null;
     try {
       url = new URL(a.getAttribute('href'), location.href);

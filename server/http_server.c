@@ -186,6 +186,26 @@ static int read_body(struct cf_request *req)
     return 0;
 }
 
+/* 1 when the body's framing can be read only one way: at most one Content-Length
+ * value (repeats must agree) and, if any Transfer-Encoding, exactly one, "chunked". */
+static int framing_unambiguous(const struct cf_request *req)
+{
+    const struct evkeyvalq *headers = evhttp_request_get_input_headers(req->ev);
+    const char *length = NULL;
+    int codings = 0;
+    for (const struct evkeyval *h = headers->tqh_first; h != NULL; h = h->next.tqe_next) {
+        if (strcasecmp(h->key, "Content-Length") == 0) {
+            if (length != NULL && strcmp(length, h->value) != 0)
+                return 0;
+            length = h->value;
+        } else if (strcasecmp(h->key, "Transfer-Encoding") == 0) {
+            if (++codings > 1 || strcasecmp(h->value, "chunked") != 0)
+                return 0;
+        }
+    }
+    return 1;
+}
+
 /* A route that takes a JSON object refuses anything else. */
 static int require_object(struct cf_request *req)
 {
@@ -236,6 +256,15 @@ static void dispatch(struct evhttp_request *evreq, void *arg)
      * sent anyway would be parsed as the next request. Refuse and close. */
     const char *cl = cf_request_header(req, "Content-Length");
     const char *te = cf_request_header(req, "Transfer-Encoding");
+    if (!framing_unambiguous(req)) {
+        /* two lengths, or two or unknown transfer codings: evhttp would pick one
+         * reading, a proxy in front might pick another (RFC 9112 section 6) */
+        req->close_connection = 1;
+        cf_reply_problem(req, 400, "invalid_request",
+                         "the body's length is ambiguous: send one Content-Length, or "
+                         "Transfer-Encoding: chunked alone");
+        return;
+    }
     if (cl != NULL && te != NULL) {
         req->close_connection = 1;
         cf_reply_problem(req, 400, "invalid_request",

@@ -320,9 +320,30 @@ static void dispatch(struct evhttp_request *evreq, void *arg)
         reply_allow(req, CF_GET | CF_HEAD | CF_OPTIONS);
 }
 
+static int drained(const struct cf_worker *w)
+{
+    return w->inflight == 0 && w->writing == 0 && !cf_outbox_busy(w->outbox);
+}
+
+/* Shutting down, a worker ends once nothing has been in flight for QUIET_MS: a
+ * connection accepted just before the listener closed may still be sending its
+ * request, which is then read and answered rather than cut off. */
+#define QUIET_MS 250
+
 void cf_worker_request_done(struct cf_worker *w)
 {
-    if (w->shutting_down && w->inflight == 0 && w->writing == 0 && !cf_outbox_busy(w->outbox))
+    if (w->shutting_down && drained(w)) {
+        struct timeval tv = {0, QUIET_MS * 1000};
+        event_add(w->quiet_timer, &tv);
+    }
+}
+
+static void on_quiet(evutil_socket_t fd, short what, void *arg)
+{
+    struct cf_worker *w = arg;
+    (void)fd;
+    (void)what;
+    if (drained(w))
         event_base_loopexit(w->base, NULL);
 }
 
@@ -457,6 +478,7 @@ static void worker_setup(struct cf_worker *w)
     w->live = cf_live_hub_create(w);
     w->shutdown_ev = event_new(w->base, -1, 0, on_shutdown, w);
     w->drain_timer = event_new(w->base, -1, 0, on_drain_timeout, w);
+    w->quiet_timer = event_new(w->base, -1, 0, on_quiet, w);
     w->log_timer = event_new(w->base, -1, EV_PERSIST, on_log_timer, w);
     struct timeval every = {0, 250 * 1000};
     event_add(w->log_timer, &every);
@@ -551,6 +573,7 @@ int cf_server_run(const struct cf_config *cfg)
         struct cf_worker *w = &srv.workers[i];
         event_free(w->shutdown_ev);
         event_free(w->drain_timer);
+        event_free(w->quiet_timer);
         event_free(w->log_timer);
         cf_sweep_free(w->sweep);
         /* here, once every loop has stopped: worker 0's listener rings every hub */

@@ -44,6 +44,7 @@ struct cf_worker {
     struct event *log_timer;
     struct event *shutdown_ev;
     struct event *drain_timer;
+    struct event *quiet_timer;         /* shutting down: nothing in flight for a moment */
     struct cf_sweep *sweep;            /* the response sweep's timer, on worker 0 */
     struct cf_outbox *outbox;          /* the email and webhook delivery worker, on worker 0 */
     struct cf_live_hub *live;          /* this worker's event streams */

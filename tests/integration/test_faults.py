@@ -188,16 +188,15 @@ def test_sigterm_during_writes_lets_the_requests_in_flight_finish(cluster):
         assert s.proc.wait(30) == 0, s.log_text()[-3000:]
         time.sleep(0.5)
     statuses = [o[1] for o in w.outcomes]
-    assert set(statuses) <= {201, "ConnectionRefusedError", "ConnectionResetError"}, \
-        sorted(set(map(str, statuses)))
+    cut = {"ConnectionResetError", "RemoteDisconnected"}
+    assert set(statuses) <= {201, "ConnectionRefusedError"} | cut, sorted(set(map(str, statuses)))
     assert statuses.count(201) > 10
-    # every request the server took was answered: a connection reset is one still in
-    # the kernel's queue when the listener closed, which the server never read (its
-    # request id, sent by the client, is not in the server's log)
+    # every request the server took was answered: a connection reset or closed without
+    # an answer is one the server never read (still in the kernel's queue when the
+    # listener closed): its request id, sent by the client, is not in the server's log
     log = s.log_text()
     assert all(f'"request_id":"{o[3]}"' in log for o in w.outcomes if o[1] == 201)
-    taken_but_cut = [o[3] for o in w.outcomes if o[1] == "ConnectionResetError"
-                     and f'"request_id":"{o[3]}"' in log]
+    taken_but_cut = [o[3] for o in w.outcomes if o[1] in cut and f'"request_id":"{o[3]}"' in log]
     assert taken_but_cut == [], taken_but_cut
     acknowledged_are_stored(url, w.outcomes)
     check_integrity(url)

@@ -186,18 +186,25 @@ static int read_body(struct cf_request *req)
     return 0;
 }
 
-/* 1 when the body's framing can be read only one way: at most one Content-Length
- * value (repeats must agree) and, if any Transfer-Encoding, exactly one, "chunked". */
+/* 1 when the body's framing can be read only one way: no header name with a blank in
+ * it, Content-Length only digits (repeats must agree) and, if any Transfer-Encoding,
+ * exactly one, "chunked". */
 static int framing_unambiguous(const struct cf_request *req)
 {
     const struct evkeyvalq *headers = evhttp_request_get_input_headers(req->ev);
     const char *length = NULL;
     int codings = 0;
     for (const struct evkeyval *h = headers->tqh_first; h != NULL; h = h->next.tqe_next) {
+        /* "Content-Length : 5" is another header to evhttp, not to every proxy */
+        if (strpbrk(h->key, " \t") != NULL)
+            return 0;
         if (strcasecmp(h->key, "Content-Length") == 0) {
-            if (length != NULL && strcmp(length, h->value) != 0)
+            const char *v = h->value;
+            if (v[0] == '\0' || v[strspn(v, "0123456789")] != '\0') /* no sign, no list */
                 return 0;
-            length = h->value;
+            if (length != NULL && strcmp(length, v) != 0)
+                return 0;
+            length = v;
         } else if (strcasecmp(h->key, "Transfer-Encoding") == 0) {
             if (++codings > 1 || strcasecmp(h->value, "chunked") != 0)
                 return 0;
@@ -241,13 +248,17 @@ static void dispatch(struct evhttp_request *evreq, void *arg)
     size_t plen = qmark ? (size_t)(qmark - target) : strlen(target);
     req->path = cf_malloc(plen + 1);
     int rc = cf_path_normalize(target, plen, req->path, plen + 1);
+    /* Refused before the framing is looked at: the connection closes, so that a body
+     * evhttp read one way is never served as a second request. */
     if (rc == CF_URI_TRAVERSAL) {
         req->path[0] = '\0';
+        req->close_connection = 1;
         cf_reply_problem(req, 404, "not_found", "no such resource");
         return;
     }
     if (rc != CF_URI_OK) {
         req->path[0] = '\0';
+        req->close_connection = 1;
         cf_reply_problem(req, 400, "invalid_path", "the request path is not a valid URL path");
         return;
     }

@@ -56,6 +56,7 @@ static void check_path(const char *path, size_t len, int method)
         for (size_t i = 0; i < m.nparams; i++) {
             CHECK(m.params[i].start >= out && m.params[i].start + m.params[i].len <= out + n);
             CHECK(m.params[i].len > 0);
+            CHECK(m.params[i].id >= 0); /* {id}: positive; other parameters: 0 */
         }
     } else if (found == 405) {
         CHECK(m.allow != 0 && !(m.allow & method));

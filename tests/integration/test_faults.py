@@ -130,7 +130,11 @@ def test_postgresql_stopped_and_started_during_writes(cluster):
             cluster.stop("fast")
             time.sleep(2)
             cluster.start()
-            time.sleep(4)
+            # the pools reconnect with backoff (up to 5 s): wait for writes to go through
+            deadline = time.time() + 20
+            while time.time() < deadline and [o[1] for o in w.outcomes[-8:]].count(201) < 8:
+                time.sleep(0.2)
+            time.sleep(1)
         statuses = [o[1] for o in w.outcomes]
         # only 201, or a clear 503 with Retry-After while the database was away
         assert set(statuses) <= {201, 503}, sorted(set(map(str, statuses)))
@@ -181,12 +185,26 @@ def test_server_killed_during_writes_loses_nothing_acknowledged(cluster):
 def test_sigterm_during_writes_lets_the_requests_in_flight_finish(cluster):
     url = cluster.url
     s = Server(database_url=url, extra_env={"CONFER_RATE_LIMITS": "off"}).start()
-    admin, cat, tid = setup_forum(s, url)
-    with Writers(lambda: s.port, admin.token, tid, cat) as w:
-        time.sleep(1.5)
-        s.proc.send_signal(signal.SIGTERM)
-        assert s.proc.wait(30) == 0, s.log_text()[-3000:]
-        time.sleep(0.5)
+    try:
+        admin, cat, tid = setup_forum(s, url)
+        # a connection opened before SIGTERM whose request is sent just after it: the
+        # server has accepted it, and must read and answer it
+        late = http.client.HTTPConnection("127.0.0.1", s.port, timeout=15)
+        late.connect()
+        with Writers(lambda: s.port, admin.token, tid, cat) as w:
+            time.sleep(1.5)
+            s.proc.send_signal(signal.SIGTERM)
+            time.sleep(0.1)
+            late.request("POST", f"/api/v1/threads/{tid}/posts", body=json.dumps({"body": "late"}),
+                         headers={"Authorization": f"Bearer {admin.token}",
+                                  "Content-Type": "application/json"})
+            late_status = late.getresponse().status
+            assert s.proc.wait(30) == 0, s.log_text()[-3000:]
+            time.sleep(0.5)
+    finally:
+        if s.proc.poll() is None:
+            s.stop()
+    assert late_status == 201
     statuses = [o[1] for o in w.outcomes]
     cut = {"ConnectionResetError", "RemoteDisconnected"}
     assert set(statuses) <= {201, "ConnectionRefusedError"} | cut, sorted(set(map(str, statuses)))

@@ -14,11 +14,6 @@ from harness import (BIN, DATABASE_URL, STRONG_PASSWORD, Client, Server, create_
 
 
 @pytest.fixture(scope="module")
-def admin(server):
-    return Client(server, create_admin()).accept_guidelines()
-
-
-@pytest.fixture(scope="module")
 def coordinator(server, admin):
     return register(server, admin, network="ON", role="coordinator").accept_guidelines()
 

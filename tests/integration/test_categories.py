@@ -8,11 +8,6 @@ from harness import DATABASE_URL, Client, create_admin, problem, psql, register
 
 
 @pytest.fixture(scope="module")
-def admin(server):
-    return Client(server, create_admin()).accept_guidelines()
-
-
-@pytest.fixture(scope="module")
 def member(server, admin):
     return register(server, admin, network="NB").accept_guidelines()
 

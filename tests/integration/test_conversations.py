@@ -7,11 +7,6 @@ from harness import DATABASE_URL, Client, create_admin, problem, psql, register
 
 
 @pytest.fixture(scope="module")
-def admin(server):
-    return Client(server, create_admin()).accept_guidelines()
-
-
-@pytest.fixture(scope="module")
 def people(server, admin):
     return {name: register(server, admin, network="ON", name=name).accept_guidelines()
             for name in ("Mentee Dana", "Mentor Eli", "Colleague Fay", "Outsider Gus")}

@@ -13,11 +13,6 @@ from harness import DATABASE_URL, Client, Server, create_admin, problem, psql, r
 
 
 @pytest.fixture(scope="module")
-def admin(server):
-    return Client(server, create_admin()).accept_guidelines()
-
-
-@pytest.fixture(scope="module")
 def alice(server, admin):
     return register(server, admin, network="NS", name="Live Alice").accept_guidelines()
 

@@ -15,14 +15,6 @@ import pytest
 from harness import STRONG_PASSWORD, Client, Cluster, Server, create_admin, psql
 
 
-@pytest.fixture
-def cluster():
-    c = Cluster()
-    c.start()
-    yield c
-    c.destroy()
-
-
 class Writers:
     """Threads that post replies (and sometimes new threads) as fast as the server
     answers, recording every outcome: (kind, status or error, id, marker)."""

@@ -12,11 +12,6 @@ from harness import DATABASE_URL, Client, Server, create_admin, problem, psql, r
 
 
 @pytest.fixture(scope="module")
-def admin(server):
-    return Client(server, create_admin()).accept_guidelines()
-
-
-@pytest.fixture(scope="module")
 def alice(server, admin):
     return register(server, admin, network="BC", name="Alice Tremblay").accept_guidelines()
 

@@ -24,14 +24,6 @@ def wait_for(predicate, timeout, interval=0.1):
     return False
 
 
-@pytest.fixture
-def cluster():
-    c = Cluster()
-    c.start()
-    yield c
-    c.destroy()
-
-
 def test_readyz_follows_postgresql_down_and_up_without_restart(cluster):
     s = Server(database_url=cluster.url, workers=2).start()
     try:

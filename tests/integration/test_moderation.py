@@ -6,11 +6,6 @@ from harness import DATABASE_URL, Client, Server, create_admin, problem, psql, r
 
 
 @pytest.fixture(scope="module")
-def admin(server):
-    return Client(server, create_admin()).accept_guidelines()
-
-
-@pytest.fixture(scope="module")
 def cast(server, admin):
     c = {n: register(server, admin, network="NB", name=n).accept_guidelines()
          for n in ("Writer", "Reader One", "Reader Two", "Reader Three", "Mentor Mo")}

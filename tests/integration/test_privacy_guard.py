@@ -14,11 +14,6 @@ VALID_SIN = "130 692 544"       # Luhn, first digit neither 0 nor 8
 
 
 @pytest.fixture(scope="module")
-def admin(server):
-    return Client(server, create_admin()).accept_guidelines()
-
-
-@pytest.fixture(scope="module")
 def cast(server, admin):
     c = {"writer": register(server, admin, network="NB", name="Guard Writer",
                             locale="fr").accept_guidelines(),

@@ -9,11 +9,6 @@ from harness import DATABASE_URL, Client, create_admin, problem, psql, register
 
 
 @pytest.fixture(scope="module")
-def admin(server):
-    return Client(server, create_admin()).accept_guidelines()
-
-
-@pytest.fixture(scope="module")
 def cast(server, admin):
     c = {n: register(server, admin, network="PE", name=n).accept_guidelines()
          for n in ("Author Ann", "Flagger One", "Flagger Two", "Flagger Three")}

@@ -11,11 +11,6 @@ from harness import DATABASE_URL, Client, Server, create_admin, problem, psql, r
 
 
 @pytest.fixture(scope="module")
-def admin(server):
-    return Client(server, create_admin()).accept_guidelines()
-
-
-@pytest.fixture(scope="module")
 def cast(server, admin):
     c = {"mentee": register(server, admin, network="NL", name="Mentee Mae").accept_guidelines(),
          "mentee2": register(server, admin, network="NL", name="Mentee Moe").accept_guidelines(),

@@ -15,11 +15,6 @@ N = "zq" + "".join(random.choice(string.ascii_lowercase) for _ in range(8))
 
 
 @pytest.fixture(scope="module")
-def admin(server):
-    return Client(server, create_admin()).accept_guidelines()
-
-
-@pytest.fixture(scope="module")
 def member(server, admin):
     return register(server, admin, network="NS", name="Search Member").accept_guidelines()
 

@@ -16,12 +16,7 @@
 #include <jansson.h>
 
 #include "privacy.h"
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            abort();                                                                               \
-    } while (0)
+#include "fuzz.h"
 
 static size_t chars_in(const uint8_t *s, size_t n)
 {

@@ -150,6 +150,12 @@ export function composer(opts) {
   let timer = null;
   let seq = 0;
   let signature = '';
+  let rendered = null; // {text, html}: the server's rendering of the text last checked
+
+  const showPreview = (html) => {
+    if (textarea.value.trim()) trustedHtml(preview, html);
+    else mount(preview, h('p', {class: 'muted'}, t('compose.nothing')));
+  };
 
   const renderFindings = (findings, w) => {
     if (w !== worst) announce(w === 'block' ? t('privacy.blocked_title') : w === 'warn' ? t('privacy.warn_title') : '');
@@ -199,8 +205,8 @@ export function composer(opts) {
       const r = await post('/preview', {body: text || ' ', title: titleText || undefined});
       if (mine !== seq) return;
       renderFindings(r.privacy.findings, r.privacy.worst);
-      if (!preview.hidden) trustedHtml(preview, r.html);
-      preview.dataset.html = r.html;
+      rendered = {text, html: r.html};
+      if (!preview.hidden) showPreview(r.html);
     } catch {
       // the check is a help; the server checks again when the post is sent
     }
@@ -222,11 +228,14 @@ export function composer(opts) {
     area.hidden = isPreview;
     preview.hidden = !isPreview;
     if (isPreview) {
+      // the last check's rendering, when the text has not changed since
+      if (rendered && rendered.text === textarea.value) {
+        showPreview(rendered.html);
+        return;
+      }
       mount(preview, h('p', {class: 'muted'}, t('common.loading')));
-      post('/preview', {body: textarea.value || ' '}).then((r) => {
-        if (textarea.value.trim()) trustedHtml(preview, r.html);
-        else mount(preview, h('p', {class: 'muted'}, t('compose.nothing')));
-      }).catch((e) => mount(preview, h('p', {class: 'error'}, errorText(e))));
+      post('/preview', {body: textarea.value || ' '}).then((r) => showPreview(r.html))
+        .catch((e) => mount(preview, h('p', {class: 'error'}, errorText(e))));
     }
   };
   writeTab.addEventListener('click', () => showTab('write'));

@@ -1,6 +1,8 @@
 """Faults under a write load (roadmap step 9, item 1): PostgreSQL stopped and started,
-the server killed with SIGKILL and started again, and SIGTERM. What confer answered
-201 is in the database afterwards; every other request got a clear error (503 with
+the server killed with SIGKILL and started again (with its webhook deliveries), and
+SIGTERM. What confer answered 201 is in the database afterwards, with its webhook
+delivery sent exactly once (or again only if the kill fell between the receiver's 2xx
+and the record of it); every other request got a clear error (503 with
 Retry-After while the database was away); the server recovers by itself; no thread is
 left without its first post and no counter disagrees with the rows; SIGTERM lets the
 requests in flight finish."""
@@ -13,6 +15,7 @@ import time
 import pytest
 
 from harness import STRONG_PASSWORD, Client, Cluster, Server, create_admin, psql
+from receivers import WebhookReceiver
 
 
 class Writers:
@@ -140,16 +143,52 @@ def test_postgresql_stopped_and_started_during_writes(cluster):
         assert s.stop() == 0, s.log_text()[-3000:]
 
 
+def webhook_deliveries_settled(url, receiver, hook_id, since_post, killed_at):
+    """Every post since since_post has exactly one post.created delivery for the hook,
+    each delivered, and the receiver got each delivery id; one received twice only if
+    the kill came between its 2xx and the server recording it."""
+    deadline = time.time() + 60
+    while time.time() < deadline and psql(
+            url, f"SELECT count(*) FROM outbox WHERE webhook_id = {hook_id} "
+                 "AND state <> 'delivered'") != "0":
+        time.sleep(0.2)
+    posts = int(psql(url, f"SELECT count(*) FROM posts WHERE id > {since_post}"))
+    rows = psql(url, "SELECT count(*), count(DISTINCT (payload->'post'->>'id')), "
+                     "count(*) FILTER (WHERE state = 'delivered') FROM outbox "
+                     f"WHERE webhook_id = {hook_id} AND event = 'post.created'")
+    assert rows == f"{posts}|{posts}|{posts}", (rows, posts)  # one each, none lost
+    deliveries = set(psql(url, f"SELECT delivery FROM outbox WHERE webhook_id = {hook_id} "
+                               "AND event = 'post.created'").split())
+    got = receiver.received(path="/faults")
+    seen = [g["headers"]["x-confer-delivery"] for g in got]
+    assert set(seen) == deliveries
+    for d in {d for d in seen if seen.count(d) > 1}:
+        first_ok = min(g["at"] for g in got if g["headers"]["x-confer-delivery"] == d
+                       and g["answered"] and g["status"] == 200)
+        assert killed_at - 2 <= first_ok <= killed_at, (d, first_ok, killed_at)
+    return posts
+
+
 def test_server_killed_during_writes_loses_nothing_acknowledged(cluster):
     url = cluster.url
-    env = {"CONFER_RATE_LIMITS": "off"}
+    # deliveries retried after 1 s; a claim's lease ends 10 s (+ margin) after it was taken
+    env = {"CONFER_RATE_LIMITS": "off", "CONFER_RETRY_BASE": "1", "CONFER_RETRY_MAX": "4",
+           "CONFER_OUTBOX_TIMEOUT": "10"}
     s = Server(database_url=url, extra_env=env).start()
     current = {"server": s}
+    receiver = WebhookReceiver()
     try:
         admin, cat, tid = setup_forum(s, url)
+        r = admin.call("POST", "/api/v1/webhooks", body={
+            "url": receiver.url("/faults"), "events": ["post.created"],
+            "secret": "a webhook secret of some length"})
+        assert r.status == 201, r
+        hook_id = r.json()["id"]
+        since_post = psql(url, "SELECT max(id) FROM posts")
         with Writers(lambda: current["server"].port, admin.token, tid, cat) as w:
             time.sleep(2)
             s.proc.send_signal(signal.SIGKILL)
+            killed_at = time.time()
             s.proc.wait()
             time.sleep(0.5)
             s2 = Server(database_url=url, extra_env=env)
@@ -167,11 +206,14 @@ def test_server_killed_during_writes_loses_nothing_acknowledged(cluster):
         # a post whose answer was lost may exist or not, but never twice
         assert psql(url, "SELECT count(*) FROM (SELECT body FROM posts GROUP BY body "
                          "HAVING count(*) > 1) d") == "0"
+        # the outbox: every post's webhook delivery, once, each delivered after the restart
+        assert webhook_deliveries_settled(url, receiver, hook_id, since_post, killed_at) > 20
         assert current["server"].stop() == 0
     finally:
         for srv in (s, current["server"]):
             if srv.proc and srv.proc.poll() is None:
                 srv.stop()
+        receiver.stop()
 
 
 def test_sigterm_during_writes_lets_the_requests_in_flight_finish(cluster):

@@ -3,6 +3,8 @@ staff the groups of their network, admins anywhere; one mentor and a co-mentor a
 to max_mentees mentees (409 group_full); membership changes are logged; a group the caller
 may not read is 404; GET /me lists my groups with my role."""
 import json
+import subprocess
+import uuid
 
 import pytest
 
@@ -383,3 +385,26 @@ def test_the_mentor_hides_a_post_in_the_group_and_undoes_it(coordinator, people)
     assert people["Mentee B"].get(f"/api/v1/posts/{reply['id']}").json()["body"] is not None
     problem(people["Outsider"].call("POST", f"/api/v1/posts/{reply['id']}/hide",
                                     body={"reason": "curious"}), 404, "not_found")
+
+
+def test_a_network_named_by_code_or_id_works_however_often_it_is_asked(admin):
+    """Found by sqlmap: once PL/pgSQL used a generic plan for the network lookup, the
+    planner cast the code 'BC' to integer for the primary key's index and POST /groups
+    answered 500. Twenty lookups by code and by id in one database session, for each of
+    the three functions that name a network."""
+    me = psql(DATABASE_URL, f"SELECT id FROM users WHERE lower(email) = lower('{admin.email}')")
+    bc = psql(DATABASE_URL, "SELECT id FROM networks WHERE code = 'BC'")
+    run = uuid.uuid4().hex[:8]
+    lines = []
+    for i in range(20):
+        net = "BC" if i % 4 else bc
+        lines.append(f"SELECT cf_group_save({me}, NULL, '{{\"network\": \"{net}\", "
+                     f"\"name\": \"Often {i}\"}}')::jsonb->'group'->'network'->>'code';")
+        lines.append(f"SELECT cf_invite({me}, sha256('{run}-{i}'), '{run}-{i}@example.ca', "
+                     f"'{net}', 'member', 7)::jsonb->'invitation'->'network'->>'code';")
+        lines.append(f"SELECT cf_report_summary({me}, '{net}', NULL, NULL)::jsonb"
+                     "->'report'->>'network';")
+    r = subprocess.run(["psql", DATABASE_URL, "-XAtq", "-v", "ON_ERROR_STOP=1"],
+                       input="\n".join(lines), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["BC"] * 60, r.stdout

@@ -9,7 +9,7 @@ CF_PACKAGES=(
     postgresql postgresql-contrib
     python3 python3-pytest python3-yaml
     wrk clang-format curl openssl clang libclang-rt-14-dev
-    chromium fonts-dejavu-core nodejs valgrind
+    chromium fonts-dejavu-core nodejs valgrind nginx
 )
 
 # The browser tests' npm packages (tests/web/package-lock.json: playwright-core, axe-core).

@@ -121,11 +121,22 @@ static struct cf_db_stmt q_session = CF_DB_STMT(
     "SELECT s.id, s.user_id, s.csrf_token, u.site_role, u.network_id,"
     " coalesce(u.suspended_until > now(), false),"
     " u.guidelines_version IS NOT DISTINCT FROM (SELECT max(version) FROM guidelines),"
-    " s.last_seen_at < now() - make_interval(secs => $3::int)"
+    " s.last_seen_at < now() - make_interval(secs => $3::int),"
+    " s.wrote_at > now() - make_interval(secs => $4::int)"
     " FROM sessions s JOIN users u ON u.id = s.user_id"
     " WHERE s.token_hash = decode($1, 'hex') AND s.ended_at IS NULL AND s.expires_at > now()"
     " AND s.last_seen_at > now() - make_interval(secs => $2::int)",
-    3);
+    4);
+
+/* With a read replica, a write request stamps its session before it runs (in the
+ * lookup's transaction), so that the session's next reads, on whichever instance, go
+ * to the primary for the replica window. Skips a row another request of the same
+ * session is stamping at this moment: that stamp is as recent. */
+static struct cf_db_stmt q_stamp =
+    CF_DB_STMT("session_stamp_write",
+               "UPDATE sessions SET wrote_at = now() WHERE id = (SELECT id FROM sessions"
+               " WHERE token_hash = decode($1, 'hex') AND ended_at IS NULL FOR UPDATE SKIP LOCKED)",
+               1);
 
 /* Never waits: when another request of the same session is already touching it,
  * this one has nothing to add (a waiting statement would hold up the pipeline). */
@@ -196,6 +207,7 @@ static void on_session(struct cf_db_result *r, void *arg)
         a->network_id = (int)strtol(PQgetvalue(res, 0, 4), NULL, 10);
         a->suspended = PQgetvalue(res, 0, 5)[0] == 't';
         a->guidelines_ok = PQgetvalue(res, 0, 6)[0] == 't';
+        a->wrote_recently = PQgetvalue(res, 0, 8)[0] == 't';
         req->user_id = a->user_id;
         if (PQgetvalue(res, 0, 7)[0] == 't') {
             const char *params[] = {PQgetvalue(res, 0, 0)};
@@ -224,15 +236,22 @@ void cf_auth_run(struct cf_request *req, void (*next)(struct cf_request *req))
         return;
     }
     const struct cf_config *cfg = req->worker->server->cfg;
-    char hash[65], idle[16], touch[16];
+    char hash[65], idle[16], touch[16], window[16];
     cf_auth_sha256_hex(token, hash);
     explicit_bzero(token, sizeof(token));
     snprintf(idle, sizeof(idle), "%d", cfg->session_idle_s);
     snprintf(touch, sizeof(touch), "%d", cf_auth_touch_interval(cfg));
+    snprintf(window, sizeof(window), "%d", cfg->replica_window_s);
     req->auth.via_cookie = via_cookie;
     struct pending *p = cf_malloc(sizeof(*p));
     p->req = req;
     p->next = next;
-    const char *params[] = {hash, idle, touch};
+    if (cfg->replica_url != NULL && is_write(req)) {
+        struct cf_db_call calls[2] = {{&q_session, {hash, idle, touch, window}},
+                                      {&q_stamp, {hash}}};
+        cf_db_exec(req->worker->db, calls, 2, on_session, p);
+        return;
+    }
+    const char *params[] = {hash, idle, touch, window};
     cf_db_query(req->worker->db, &q_session, params, on_session, p);
 }

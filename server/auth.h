@@ -25,6 +25,7 @@ struct cf_auth {
     int suspended;
     int guidelines_ok;
     int via_cookie;
+    int wrote_recently; /* within the replica window: read from the primary */
     char csrf[64];
 };
 

@@ -1,4 +1,5 @@
 /* config: environment and flags; see config.h. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -55,6 +56,9 @@ enum {
     S_SSE_HEARTBEAT,
     S_SSE_BUFFER,
     S_SSE_MAX,
+    S_REPLICA_URL,
+    S_REPLICA_WINDOW,
+    S_TRUSTED_PROXIES,
     S_EMAIL,
     S_NAME,
     S_NETWORK,
@@ -100,6 +104,9 @@ static const struct setting settings[S_COUNT] = {
     [S_SSE_HEARTBEAT] = {"--sse-heartbeat", "CONFER_SSE_HEARTBEAT", 1, 1, 3600},
     [S_SSE_BUFFER] = {"--sse-buffer", "CONFER_SSE_BUFFER", 1, 4096, 64 * 1024 * 1024},
     [S_SSE_MAX] = {"--sse-max", "CONFER_SSE_MAX", 1, 0, 1000000},
+    [S_REPLICA_URL] = {"--replica-url", "CONFER_REPLICA_URL", 0, 0, 0},
+    [S_REPLICA_WINDOW] = {"--replica-window", "CONFER_REPLICA_WINDOW", 1, 2, 3600},
+    [S_TRUSTED_PROXIES] = {"--trusted-proxies", "CONFER_TRUSTED_PROXIES", 0, 0, 0},
     [S_EMAIL] = {"--email", NULL, 0, 0, 0},
     [S_NAME] = {"--name", NULL, 0, 0, 0},
     [S_NETWORK] = {"--network", NULL, 0, 0, 0},
@@ -147,6 +154,75 @@ static int parse_int(const char *s, int min, int max, int *out)
     if (*s == '\0' || *end != '\0' || errno != 0 || v < min || v > max)
         return -1;
     *out = (int)v;
+    return 0;
+}
+
+static int parse_cidr(const char *s, size_t len, struct cf_cidr *out)
+{
+    char text[INET6_ADDRSTRLEN + 8];
+    if (len == 0 || len >= sizeof(text))
+        return -1;
+    memcpy(text, s, len);
+    text[len] = '\0';
+    char *slash = strchr(text, '/');
+    if (slash != NULL)
+        *slash = '\0';
+    memset(out, 0, sizeof(*out));
+    if (inet_pton(AF_INET, text, out->addr) == 1) {
+        out->family = AF_INET;
+        out->prefix = 32;
+    } else if (inet_pton(AF_INET6, text, out->addr) == 1) {
+        out->family = AF_INET6;
+        out->prefix = 128;
+    } else {
+        return -1;
+    }
+    if (slash != NULL) {
+        int bits;
+        if (parse_int(slash + 1, 0, out->prefix, &bits) != 0)
+            return -1;
+        out->prefix = bits;
+    }
+    return 0;
+}
+
+int cf_config_parse_cidrs(const char *s, struct cf_cidr *out, int max)
+{
+    int n = 0;
+    while (*s != '\0') {
+        while (*s == ' ' || *s == ',')
+            s++;
+        size_t len = strcspn(s, ", ");
+        if (len == 0)
+            break;
+        if (n == max || parse_cidr(s, len, &out[n]) != 0)
+            return -1;
+        n++;
+        s += len;
+    }
+    return n;
+}
+
+int cf_cidr_contains(const struct cf_cidr *blocks, int n, const char *addr)
+{
+    unsigned char a[16];
+    int family;
+    if (inet_pton(AF_INET, addr, a) == 1)
+        family = AF_INET;
+    else if (inet_pton(AF_INET6, addr, a) == 1)
+        family = AF_INET6;
+    else
+        return 0;
+    for (int i = 0; i < n; i++) {
+        const struct cf_cidr *b = &blocks[i];
+        if (b->family != family)
+            continue;
+        int full = b->prefix / 8, rest = b->prefix % 8;
+        if (memcmp(a, b->addr, (size_t)full) != 0)
+            continue;
+        if (rest == 0 || ((a[full] ^ b->addr[full]) & (0xff << (8 - rest)) & 0xff) == 0)
+            return 1;
+    }
     return 0;
 }
 
@@ -336,6 +412,28 @@ static int apply(struct cf_config *cfg, int which, const char *value, const char
     case S_SSE_MAX:
         cfg->sse_max = iv;
         break;
+    case S_REPLICA_URL:
+        if (value[0] == '\0') {
+            snprintf(err, errsize, "invalid %s: empty", source);
+            return -1;
+        }
+        set_string(&cfg->replica_url, value);
+        break;
+    case S_REPLICA_WINDOW:
+        cfg->replica_window_s = iv;
+        break;
+    case S_TRUSTED_PROXIES: {
+        int n = cf_config_parse_cidrs(value, cfg->trusted_proxies, CF_TRUSTED_PROXIES_MAX);
+        if (n < 0) {
+            snprintf(err, errsize,
+                     "invalid %s: '%s' (expected addresses or blocks separated by commas, e.g. "
+                     "127.0.0.1, 10.0.0.0/8; at most %d)",
+                     source, value, CF_TRUSTED_PROXIES_MAX);
+            return -1;
+        }
+        cfg->ntrusted_proxies = n;
+        break;
+    }
     case S_EMAIL:
         set_string(&cfg->arg_email, value);
         break;
@@ -395,6 +493,7 @@ static void defaults(struct cf_config *cfg)
     cfg->sse_heartbeat_s = 25;
     cfg->sse_buffer = 256 * 1024;
     cfg->sse_max = 20000;
+    cfg->replica_window_s = 5;
 }
 
 int cf_config_load(struct cf_config *cfg, int argc, const char *const *argv, char *err,
@@ -504,6 +603,7 @@ void cf_config_free(struct cf_config *cfg)
     cf_free(cfg->public_url);
     cf_free(cfg->web_root);
     cf_free(cfg->smtp_url);
+    cf_free(cfg->replica_url);
     cf_free(cfg->smtp_ca_file);
     cf_free(cfg->mail_from);
     cf_free(cfg->arg_email);

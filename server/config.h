@@ -18,6 +18,15 @@ enum cf_command {
     CF_CMD_SEED_DEMO
 };
 
+/* An address block: a proxy confer believes about X-Forwarded-For. */
+struct cf_cidr {
+    int family;             /* AF_INET or AF_INET6 */
+    unsigned char addr[16]; /* network order; 4 bytes used for AF_INET */
+    int prefix;             /* leading bits that must match */
+};
+
+#define CF_TRUSTED_PROXIES_MAX 32
+
 struct cf_config {
     enum cf_command command;
     char *database_url; /* libpq connection string or URI */
@@ -61,6 +70,10 @@ struct cf_config {
     int sse_heartbeat_s;    /* between comments on an idle event stream */
     size_t sse_buffer;      /* bytes waiting for one event-stream client before it is dropped */
     int sse_max;            /* event streams one process holds at most */
+    char *replica_url;      /* a streaming replica for reads; NULL: the primary only */
+    int replica_window_s;   /* a session's reads go to the primary this long after it writes */
+    struct cf_cidr trusted_proxies[CF_TRUSTED_PROXIES_MAX];
+    int ntrusted_proxies; /* 0: X-Forwarded-For is never read */
     /* command-line only: confer admin create / confer invite */
     char *arg_email, *arg_name, *arg_network, *arg_role, *arg_profession;
 };
@@ -72,6 +85,13 @@ struct cf_config {
 int cf_config_load(struct cf_config *cfg, int argc, const char *const *argv, char *err,
                    size_t errsize);
 void cf_config_free(struct cf_config *cfg);
+
+/* Parses a comma-separated list of addresses and blocks ("127.0.0.1, 10.0.0.0/8, ::1");
+ * returns how many, or -1 (bad entry, or more than max). */
+int cf_config_parse_cidrs(const char *s, struct cf_cidr *out, int max);
+
+/* Whether the numeric address text is inside one of the blocks. */
+int cf_cidr_contains(const struct cf_cidr *blocks, int n, const char *addr);
 
 /* Parses "host:port", "[v6]:port" or ":port"; returns 0 or -1. host is cf_malloc'ed. */
 int cf_config_parse_listen(const char *s, char **host, int *port);

@@ -49,8 +49,7 @@ struct cf_db_call {
 };
 
 struct cf_db_result {
-    int ok; /* every statement succeeded */
-    size_t nres;
+    int ok;                         /* every statement succeeded */
     PGresult *res[CF_DB_MAX_CALLS]; /* owned by the pool; cleared after the callback */
     int status;                     /* when !ok: 503 unavailable, 409 conflict, 500 otherwise */
     char sqlstate[6];

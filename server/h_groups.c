@@ -405,5 +405,5 @@ void cf_h_meetings_calendar(struct cf_request *req)
     char user[24], group[24];
     cf_request_caller_and_id(req, user, group);
     const char *params[] = {user, group};
-    cf_db_query(req->worker->db, &q_calendar, params, on_calendar, req);
+    cf_request_read(req, &q_calendar, params, on_calendar, req);
 }

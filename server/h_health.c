@@ -145,5 +145,26 @@ void cf_h_metrics(struct cf_request *req)
         atomic_load_explicit(&l->events, memory_order_relaxed),
         atomic_load_explicit(&l->dropped, memory_order_relaxed),
         atomic_load_explicit(&l->listening, memory_order_relaxed));
+    if (srv->cfg->replica_url != NULL) {
+        struct cf_replica_stats *rs = &srv->replica_stats;
+        long lag = atomic_load_explicit(&rs->lag_ms, memory_order_relaxed);
+        evbuffer_add_printf(
+            out,
+            "# HELP confer_replica_usable Whether reads may go to the read replica (1) or all "
+            "go to the primary (0).\n"
+            "# TYPE confer_replica_usable gauge\nconfer_replica_usable %d\n"
+            "# HELP confer_replica_lag_seconds The probe's bound on the replica's replay lag "
+            "(-1: unknown).\n"
+            "# TYPE confer_replica_lag_seconds gauge\nconfer_replica_lag_seconds %.3f\n"
+            "# HELP confer_replica_reads_total Statements the read replica answered.\n"
+            "# TYPE confer_replica_reads_total counter\nconfer_replica_reads_total %ld\n"
+            "# HELP confer_replica_retried_total Reads run again on the primary after the "
+            "replica failed or lacked the row.\n"
+            "# TYPE confer_replica_retried_total counter\nconfer_replica_retried_total %ld\n",
+            atomic_load_explicit(&rs->usable, memory_order_relaxed),
+            lag < 0 ? -1.0 : (double)lag / 1000.0,
+            atomic_load_explicit(&rs->reads, memory_order_relaxed),
+            atomic_load_explicit(&rs->retried, memory_order_relaxed));
+    }
     cf_reply_buffer(req, 200, "text/plain; version=0.0.4; charset=utf-8", out, 1);
 }

@@ -151,5 +151,5 @@ void cf_h_report_summary(struct cf_request *req)
     char user[24];
     cf_id_text(user, req->auth.user_id);
     const char *params[] = {user, network, from, to};
-    cf_db_query(req->worker->db, &q_summary, params, on_summary, req);
+    cf_request_read(req, &q_summary, params, on_summary, req);
 }

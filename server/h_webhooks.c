@@ -228,7 +228,7 @@ void cf_h_webhook_deliveries(struct cf_request *req)
     cf_id_text(id, cf_request_param_id(req, 0));
     const char *params[] = {id, state, page.cursor, page.limit};
     req->success_status = 200;
-    cf_db_query(req->worker->db, &q_deliveries, params, on_deliveries, req);
+    cf_request_read(req, &q_deliveries, params, on_deliveries, req);
 }
 
 void cf_h_webhook_ping(struct cf_request *req)

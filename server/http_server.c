@@ -403,6 +403,11 @@ static void *worker_main(void *arg)
     event_base_dispatch(w->base);
     /* Fails what is still queued (their handlers answer 503), then closes the
      * connections, idle keep-alive ones included. */
+    cf_replica_probe_free(w->replica_probe);
+    w->replica_probe = NULL;
+    /* before db: a read failed here runs again there, and is failed there in turn */
+    cf_db_pool_free(w->replica_db);
+    w->replica_db = NULL;
     cf_db_pool_free(w->db);
     w->db = NULL;
     cf_db_pool_free(w->background_db); /* NULL but on worker 0 */
@@ -485,6 +490,14 @@ static void worker_setup(struct cf_worker *w)
         .queue_timeout_ms = cfg->db_queue_timeout_ms,
     };
     w->db = cf_db_pool_create(w->base, &opts);
+    if (cfg->replica_url != NULL) {
+        struct cf_db_pool_options replica = opts;
+        replica.conninfo = cfg->replica_url;
+        /* a read waits at most a second for a replica connection, then the primary
+         * answers it (replica.c) */
+        replica.queue_timeout_ms = 1000;
+        w->replica_db = cf_db_pool_create(w->base, &replica);
+    }
     w->hash = cf_password_client_new(w->base);
     w->live = cf_live_hub_create(w);
     w->shutdown_ev = event_new(w->base, -1, 0, on_shutdown, w);
@@ -505,6 +518,7 @@ static void worker_setup(struct cf_worker *w)
         w->sweep = cf_sweep_create(w);
         w->outbox = cf_outbox_create(w, &w->server->outbox_stats);
         w->listener = cf_live_listener_create(w);
+        w->replica_probe = cf_replica_probe_create(w);
     }
 }
 

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "replica.h"
 #include "live.h"
 #include "log.h"
 #include "metrics.h"
@@ -38,7 +39,9 @@ struct cf_worker {
     /* worker 0's own connection for the sweep and the outbox, so that background work
      * never takes a request's place in db's queue nor waits behind it */
     struct cf_db_pool *background_db;
-    struct cf_password_client *hash; /* argon2id results come back here */
+    struct cf_db_pool *replica_db;          /* CONFER_REPLICA_URL's, or NULL */
+    struct cf_replica_probe *replica_probe; /* worker 0: is the replica usable? */
+    struct cf_password_client *hash;        /* argon2id results come back here */
     struct cf_metrics metrics;
     struct cf_log_buffer log;
     struct event *log_timer;
@@ -63,6 +66,7 @@ struct cf_server {
     char request_id_prefix[9];
     struct cf_outbox_stats outbox_stats;
     struct cf_live_stats live_stats;
+    struct cf_replica_stats replica_stats;
 };
 
 /* Runs the server until SIGTERM or SIGINT; returns the process exit status. */

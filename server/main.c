@@ -96,7 +96,13 @@ static const char usage_delivery[] =
     "                                                   client before it is dropped\n"
     "                                                   (default 262144)\n"
     "  --sse-max N             CONFER_SSE_MAX           event streams per process\n"
-    "                                                   (default 20000)\n";
+    "                                                   (default 20000)\n"
+    "  --replica-url URL       CONFER_REPLICA_URL       a streaming replica for reads (falls\n"
+    "                                                   back to the primary when it is away)\n"
+    "  --replica-window S      CONFER_REPLICA_WINDOW    a session reads from the primary this\n"
+    "                                                   long after it writes (default 5)\n"
+    "  --trusted-proxies LIST  CONFER_TRUSTED_PROXIES   proxies whose X-Forwarded-For is\n"
+    "                                                   believed, e.g. 127.0.0.1,10.0.0.0/8\n";
 
 int main(int argc, char **argv)
 {

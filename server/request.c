@@ -3,6 +3,7 @@
  * through send_reply(), which owns the security headers, the metrics and
  * the access-log line, so no path can forget them.
  */
+#include <arpa/inet.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/util.h>
 
 #include "alloc.h"
 #include "cursor.h"
@@ -472,6 +474,12 @@ void cf_reply_db_error(struct cf_request *req, const struct cf_db_result *r)
     }
 }
 
+static int reads_from_replica(const struct cf_request *req)
+{
+    return (req->method & (CF_GET | CF_HEAD)) != 0 && !req->auth.wrote_recently &&
+           !(req->match.route->flags & CF_ROUTE_PRIMARY) && cf_replica_available(req->worker);
+}
+
 static void on_json_result(struct cf_db_result *r, void *arg)
 {
     struct cf_request *req = arg;
@@ -492,7 +500,19 @@ void cf_request_run_json(struct cf_request *req, struct cf_db_stmt *stmt, const 
                          int status)
 {
     req->success_status = status ? status : 200;
-    cf_db_query(req->worker->db, stmt, params, on_json_result, req);
+    if (reads_from_replica(req)) /* nothing there may be not there yet: ask the primary */
+        cf_replica_query(req->worker, stmt, params, 1, on_json_result, req);
+    else
+        cf_db_query(req->worker->db, stmt, params, on_json_result, req);
+}
+
+void cf_request_read(struct cf_request *req, struct cf_db_stmt *stmt, const char *const *params,
+                     cf_db_cb cb, void *arg)
+{
+    if (reads_from_replica(req))
+        cf_replica_query(req->worker, stmt, params, 0, cb, arg);
+    else
+        cf_db_query(req->worker->db, stmt, params, cb, arg);
 }
 
 void cf_reply_invalid(struct cf_request *req, json_t *errors)
@@ -622,6 +642,50 @@ char *cf_body_id_array(struct cf_request *req, const char *key, size_t min, size
     return out;
 }
 
+/* The right-most address of X-Forwarded-For that is not a trusted proxy (every header
+ * line of it, in order, as one list), or the left-most when all are; stops at a token
+ * that is not an address and keeps the last good one. Returns 0 when one was found. */
+static int forwarded_for(const struct cf_request *req, char *out, size_t size)
+{
+    const struct cf_config *cfg = req->worker->server->cfg;
+    struct evkeyvalq *headers = evhttp_request_get_input_headers(req->ev);
+    const char *addrs[64];
+    char copy[1024];
+    size_t used = 0;
+    int n = 0;
+    for (struct evkeyval *h = headers->tqh_first; h != NULL; h = h->next.tqe_next) {
+        if (evutil_ascii_strcasecmp(h->key, "X-Forwarded-For") != 0)
+            continue;
+        size_t len = strlen(h->value);
+        if (used + len + 1 > sizeof(copy))
+            return -1;
+        memcpy(copy + used, h->value, len + 1);
+        for (char *tok = copy + used; n < 64;) {
+            tok += strspn(tok, " \t,");
+            if (*tok == '\0')
+                break;
+            addrs[n++] = tok;
+            tok += strcspn(tok, " \t,");
+            if (*tok != '\0')
+                *tok++ = '\0';
+        }
+        used += len + 1;
+    }
+    const char *found = NULL;
+    for (int i = n - 1; i >= 0; i--) {
+        unsigned char a[16];
+        if (inet_pton(AF_INET, addrs[i], a) != 1 && inet_pton(AF_INET6, addrs[i], a) != 1)
+            break;
+        found = addrs[i];
+        if (!cf_cidr_contains(cfg->trusted_proxies, cfg->ntrusted_proxies, found))
+            break;
+    }
+    if (found == NULL)
+        return -1;
+    snprintf(out, size, "%s", found);
+    return 0;
+}
+
 void cf_request_peer(const struct cf_request *req, char *out, size_t size)
 {
     struct evhttp_connection *c = evhttp_request_get_connection(req->ev);
@@ -629,6 +693,11 @@ void cf_request_peer(const struct cf_request *req, char *out, size_t size)
     ev_uint16_t port = 0;
     if (c != NULL)
         evhttp_connection_get_peer(c, &addr, &port);
+    const struct cf_config *cfg = req->worker->server->cfg;
+    if (addr != NULL && cfg->ntrusted_proxies > 0 &&
+        cf_cidr_contains(cfg->trusted_proxies, cfg->ntrusted_proxies, addr) &&
+        forwarded_for(req, out, size) == 0)
+        return;
     snprintf(out, size, "%s", addr ? addr : "0.0.0.0");
 }
 

@@ -16,6 +16,7 @@
 
 #include "auth.h"
 #include "cursor.h"
+#include "db.h"
 #include "problem.h"
 #include "router.h"
 #include "uri.h"
@@ -92,10 +93,19 @@ struct evhttp_request *cf_reply_stream(struct cf_request *req, const char *conte
 /*
  * Runs stmt, whose single row and column is the JSON answer built by
  * PostgreSQL, and replies with it: 200 (or `status`), 404 `not_found` when the
- * statement returns no row or NULL, and the mapped error when it fails.
+ * statement returns no row or NULL, and the mapped error when it fails. A GET's
+ * statement may be answered by the read replica (cf_request_read).
  */
 void cf_request_run_json(struct cf_request *req, struct cf_db_stmt *stmt, const char *const *params,
                          int status);
+
+/*
+ * Runs a read-only statement for a GET: on the read replica when one is configured
+ * and usable and the caller's session has not written within the replica window,
+ * else on the primary (replica.h). Other methods always use the primary.
+ */
+void cf_request_read(struct cf_request *req, struct cf_db_stmt *stmt, const char *const *params,
+                     cf_db_cb cb, void *arg);
 
 /* 422 validation_failed carrying errors (stolen; built with cf_errors_add). */
 void cf_reply_invalid(struct cf_request *req, json_t *errors);
@@ -127,7 +137,8 @@ int cf_body_int(struct cf_request *req, const char *key, int64_t *out, json_t **
  */
 char *cf_body_id_array(struct cf_request *req, const char *key, size_t min, size_t max,
                        const char *message, json_t **errors);
-/* The client's address (no port). */
+/* The client's address (no port): the TCP peer, or, when the peer is one of
+ * CONFER_TRUSTED_PROXIES, the right-most address of X-Forwarded-For that is not. */
 void cf_request_peer(const struct cf_request *req, char *out, size_t size);
 
 /* An error code a SQL function may answer, and what the client sees for it. With

@@ -30,7 +30,8 @@ const struct cf_route cf_routes[] = {
      CF_ROUTE_JSON_BODY | CF_ROUTE_BEFORE_GUIDELINES | CF_ROUTE_WHILE_SUSPENDED},
     {CF_PUT, "/api/v1/threads/{id}/subscription", cf_h_thread_subscription, CF_AUTH_USER,
      CF_ROUTE_JSON_BODY | CF_ROUTE_BEFORE_GUIDELINES | CF_ROUTE_WHILE_SUSPENDED},
-    {CF_GET, "/api/v1/posts/{id}", cf_h_post_get, CF_AUTH_USER, 0},
+    /* a moderator's read of a flagged conversation post is logged */
+    {CF_GET, "/api/v1/posts/{id}", cf_h_post_get, CF_AUTH_USER, CF_ROUTE_PRIMARY},
     {CF_PATCH, "/api/v1/posts/{id}", cf_h_post_update, CF_AUTH_USER, CF_ROUTE_JSON_BODY},
     {CF_DELETE, "/api/v1/posts/{id}", cf_h_post_delete, CF_AUTH_USER, 0},
     {CF_GET, "/api/v1/posts/{id}/revisions", cf_h_post_revisions, CF_AUTH_USER, 0},
@@ -73,7 +74,8 @@ const struct cf_route cf_routes[] = {
      CF_AUTH_USER, 0},
     /* moderation */
     {CF_POST, "/api/v1/posts/{id}/flags", cf_h_flag_create, CF_AUTH_USER, CF_ROUTE_JSON_BODY},
-    {CF_GET, "/api/v1/moderation/queue", cf_h_moderation_queue, CF_AUTH_USER, 0},
+    /* so is its opening of conversation posts */
+    {CF_GET, "/api/v1/moderation/queue", cf_h_moderation_queue, CF_AUTH_USER, CF_ROUTE_PRIMARY},
     {CF_POST, "/api/v1/moderation/posts/{id}/decision", cf_h_moderation_decide, CF_AUTH_USER,
      CF_ROUTE_JSON_BODY},
     {CF_POST, "/api/v1/moderation/users/{id}/suspend", cf_h_user_suspend, CF_AUTH_USER,

@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 BIN = os.environ.get("CONFER_TEST_BIN", "build/confer")
@@ -273,6 +274,25 @@ class Server:
             rc = self.proc.wait()
         self.log.close()
         return rc
+
+
+class Background:
+    """Threads running a load until the `with` block ends: set self.threads, and have
+    them return once self.stop is set."""
+
+    def __init__(self):
+        self.stop = threading.Event()
+        self.threads = []
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for t in self.threads:
+            t.join(30)
 
 
 class Cluster:

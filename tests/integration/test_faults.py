@@ -14,20 +14,20 @@ import time
 
 import pytest
 
-from harness import STRONG_PASSWORD, Client, Cluster, Server, create_admin, psql
+from harness import STRONG_PASSWORD, Background, Client, Cluster, Server, create_admin, psql
 from receivers import WebhookReceiver
 
 
-class Writers:
+class Writers(Background):
     """Threads that post replies (and sometimes new threads) as fast as the server
     answers, recording every outcome: (kind, status or error, id, marker)."""
 
     def __init__(self, target, token, thread_id, category_id, n=4):
+        super().__init__()
         self.target = target  # a callable giving the server's current port
         self.token = token
         self.thread_id = thread_id
         self.category_id = category_id
-        self.stop = threading.Event()
         self.outcomes = []
         self.lock = threading.Lock()
         self.threads = [threading.Thread(target=self.run, args=(i,)) for i in range(n)]
@@ -65,16 +65,6 @@ class Writers:
                 time.sleep(0.05)
             with self.lock:
                 self.outcomes.append(outcome)
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        for t in self.threads:
-            t.join(30)
 
 
 def setup_forum(server, database_url):

@@ -120,6 +120,57 @@ static void public_url_sets_https_and_loses_trailing_slash(void **state)
     cf_config_free(&cfg);
 }
 
+static void trusted_proxies_are_addresses_and_blocks(void **state)
+{
+    struct cf_cidr b[CF_TRUSTED_PROXIES_MAX];
+    (void)state;
+    assert_int_equal(cf_config_parse_cidrs("127.0.0.1, 10.0.0.0/8,::1,fd00::/8", b, 32), 4);
+    assert_true(cf_cidr_contains(b, 4, "127.0.0.1"));
+    assert_false(cf_cidr_contains(b, 4, "127.0.0.2"));
+    assert_true(cf_cidr_contains(b, 4, "10.200.3.4"));
+    assert_false(cf_cidr_contains(b, 4, "11.0.0.1"));
+    assert_true(cf_cidr_contains(b, 4, "::1"));
+    assert_true(cf_cidr_contains(b, 4, "fd12:3456::1"));
+    assert_false(cf_cidr_contains(b, 4, "fe80::1"));
+    assert_false(cf_cidr_contains(b, 4, "not an address"));
+    assert_false(cf_cidr_contains(b, 4, "::ffff:10.0.0.1")); /* v6 is not v4 */
+    /* a prefix that is not a whole byte */
+    assert_int_equal(cf_config_parse_cidrs("192.168.4.0/22", b, 32), 1);
+    assert_true(cf_cidr_contains(b, 1, "192.168.7.255"));
+    assert_false(cf_cidr_contains(b, 1, "192.168.8.0"));
+    assert_int_equal(cf_config_parse_cidrs("0.0.0.0/0", b, 32), 1);
+    assert_true(cf_cidr_contains(b, 1, "203.0.113.9"));
+    assert_int_equal(cf_config_parse_cidrs("", b, 32), 0);
+    assert_int_equal(cf_config_parse_cidrs("10.0.0.0/33", b, 32), -1);
+    assert_int_equal(cf_config_parse_cidrs("10.0.0.0/", b, 32), -1);
+    assert_int_equal(cf_config_parse_cidrs("localhost", b, 32), -1);
+    assert_int_equal(cf_config_parse_cidrs("1.2.3.4,1.2.3.5", b, 1), -1);
+
+    struct cf_config cfg;
+    char err[256];
+    const char *ok[] = {"confer",
+                        "--database-url",
+                        "x",
+                        "--trusted-proxies",
+                        "127.0.0.1",
+                        "--replica-url",
+                        "postgresql:///r",
+                        "--replica-window",
+                        "9"};
+    assert_int_equal(load(&cfg, err, 9, ok), 0);
+    assert_int_equal(cfg.ntrusted_proxies, 1);
+    assert_string_equal(cfg.replica_url, "postgresql:///r");
+    assert_int_equal(cfg.replica_window_s, 9);
+    cf_config_free(&cfg);
+    const char *bad[] = {"confer", "--database-url", "x", "--trusted-proxies", "nginx"};
+    assert_int_equal(load(&cfg, err, 5, bad), -1);
+    assert_non_null(strstr(err, "--trusted-proxies"));
+    cf_config_free(&cfg);
+    const char *window[] = {"confer", "--database-url", "x", "--replica-window", "1"};
+    assert_int_equal(load(&cfg, err, 5, window), -1);
+    cf_config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -128,6 +179,7 @@ int main(void)
         cmocka_unit_test(bad_values_are_named_in_the_message),
         cmocka_unit_test(missing_database_is_an_error_for_serve_only),
         cmocka_unit_test(public_url_sets_https_and_loses_trailing_slash),
+        cmocka_unit_test(trusted_proxies_are_addresses_and_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

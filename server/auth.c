@@ -128,15 +128,11 @@ static struct cf_db_stmt q_session = CF_DB_STMT(
     " AND s.last_seen_at > now() - make_interval(secs => $2::int)",
     4);
 
-/* With a read replica, a write request stamps its session before it runs (in the
- * lookup's transaction), so that the session's next reads, on whichever instance, go
- * to the primary for the replica window. Skips a row another request of the same
- * session is stamping at this moment: that stamp is as recent. */
+/* With a read replica: a session's acknowledged write, stamped before its answer goes
+ * out (request.c), so that the session's next reads, on whichever instance, go to the
+ * primary for the replica window. */
 static struct cf_db_stmt q_stamp =
-    CF_DB_STMT("session_stamp_write",
-               "UPDATE sessions SET wrote_at = now() WHERE id = (SELECT id FROM sessions"
-               " WHERE token_hash = decode($1, 'hex') AND ended_at IS NULL FOR UPDATE SKIP LOCKED)",
-               1);
+    CF_DB_STMT("session_stamp_write", "UPDATE sessions SET wrote_at = now() WHERE id = $1", 1);
 
 /* Never waits: when another request of the same session is already touching it,
  * this one has nothing to add (a waiting statement would hold up the pipeline). */
@@ -246,12 +242,21 @@ void cf_auth_run(struct cf_request *req, void (*next)(struct cf_request *req))
     struct pending *p = cf_malloc(sizeof(*p));
     p->req = req;
     p->next = next;
-    if (cfg->replica_url != NULL && is_write(req)) {
-        struct cf_db_call calls[2] = {{&q_session, {hash, idle, touch, window}},
-                                      {&q_stamp, {hash}}};
-        cf_db_exec(req->worker->db, calls, 2, on_session, p);
-        return;
-    }
     const char *params[] = {hash, idle, touch, window};
     cf_db_query(req->worker->db, &q_session, params, on_session, p);
+}
+
+int cf_auth_needs_stamp(const struct cf_request *req, int status)
+{
+    return req->worker->server->cfg->replica_url != NULL && req->auth.session_id != 0 &&
+           status >= 200 && status < 300 &&
+           (is_write(req) || (req->match.route && (req->match.route->flags & CF_ROUTE_PRIMARY)));
+}
+
+void cf_auth_stamp(struct cf_request *req, cf_db_cb cb, void *arg)
+{
+    char id[24];
+    snprintf(id, sizeof(id), "%lld", (long long)req->auth.session_id);
+    const char *params[] = {id};
+    cf_db_query(req->worker->db, &q_stamp, params, cb, arg);
 }

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "db.h"
+
 struct cf_request;
 
 enum cf_role { CF_ROLE_MEMBER = 0, CF_ROLE_COORDINATOR, CF_ROLE_MODERATOR, CF_ROLE_ADMIN };
@@ -54,5 +56,14 @@ int cf_auth_touch_interval(const struct cf_config *cfg);
 
 /* Authenticates req for its route, then calls next(req) or replies with the refusal. */
 void cf_auth_run(struct cf_request *req, void (*next)(struct cf_request *req));
+
+/*
+ * Read your writes with a replica (replica.h): whether this answer must wait for its
+ * session's stamp (a 2xx to a write, or to a GET that writes, by a session, with
+ * CONFER_REPLICA_URL set), and the stamp itself (sessions.wrote_at = now()).
+ */
+struct cf_request;
+int cf_auth_needs_stamp(const struct cf_request *req, int status);
+void cf_auth_stamp(struct cf_request *req, cf_db_cb cb, void *arg);
 
 #endif

@@ -205,14 +205,20 @@ int cf_config_parse_cidrs(const char *s, struct cf_cidr *out, int max)
 
 int cf_cidr_contains(const struct cf_cidr *blocks, int n, const char *addr)
 {
+    static const unsigned char v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     unsigned char a[16];
     int family;
-    if (inet_pton(AF_INET, addr, a) == 1)
+    if (inet_pton(AF_INET, addr, a) == 1) {
         family = AF_INET;
-    else if (inet_pton(AF_INET6, addr, a) == 1)
+    } else if (inet_pton(AF_INET6, addr, a) == 1) {
         family = AF_INET6;
-    else
+        if (memcmp(a, v4_mapped, sizeof(v4_mapped)) == 0) { /* a dual-stack socket's view */
+            memmove(a, a + 12, 4);
+            family = AF_INET;
+        }
+    } else {
         return 0;
+    }
     for (int i = 0; i < n; i++) {
         const struct cf_cidr *b = &blocks[i];
         if (b->family != family)

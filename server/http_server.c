@@ -403,8 +403,7 @@ static void *worker_main(void *arg)
     event_base_dispatch(w->base);
     /* Fails what is still queued (their handlers answer 503), then closes the
      * connections, idle keep-alive ones included. */
-    cf_replica_probe_free(w->replica_probe);
-    w->replica_probe = NULL;
+    cf_replica_probe_stop(w->replica_probe); /* NULL but on worker 0 */
     /* before db: a read failed here runs again there, and is failed there in turn */
     cf_db_pool_free(w->replica_db);
     w->replica_db = NULL;
@@ -412,6 +411,8 @@ static void *worker_main(void *arg)
     w->db = NULL;
     cf_db_pool_free(w->background_db); /* NULL but on worker 0 */
     w->background_db = NULL;
+    cf_replica_probe_free(w->replica_probe); /* its statements have all been answered */
+    w->replica_probe = NULL;
     cf_outbox_free(w->outbox);
     w->outbox = NULL;
     cf_live_listener_free(w->listener); /* NULL but on worker 0 */

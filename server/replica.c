@@ -14,18 +14,18 @@
 #include "replica.h"
 
 #define PROBE_MS 1000
-#define SAMPLES 64 /* a minute of the primary's positions */
+#define FRESH_MS 1500 /* a verdict older than this is no verdict: reads go to the primary */
+#define SAMPLES 64    /* a minute of the primary's positions */
 
 static struct cf_db_stmt q_primary_lsn = CF_DB_STMT(
     "replica_primary_lsn", "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::text", 0);
-/* A replica replays; a server that is not in recovery (the primary itself, named as
- * its own replica, or a promoted one) has everything. */
-static struct cf_db_stmt q_replica_lsn =
-    CF_DB_STMT("replica_replay_lsn",
-               "SELECT (CASE WHEN pg_is_in_recovery()"
-               " THEN coalesce(pg_last_wal_replay_lsn(), '0/0'::pg_lsn)"
-               " ELSE pg_current_wal_insert_lsn() END - '0/0'::pg_lsn)::text",
-               0);
+/* NULL from a server that is not in recovery: a promoted replica, or not a replica at
+ * all, whose positions say nothing about the primary's. */
+static struct cf_db_stmt q_replica_lsn = CF_DB_STMT(
+    "replica_replay_lsn",
+    "SELECT CASE WHEN pg_is_in_recovery() THEN (coalesce(pg_last_wal_replay_lsn(), '0/0'::pg_lsn)"
+    " - '0/0'::pg_lsn)::text END",
+    0);
 
 struct sample {
     long long at_ms; /* when the statement was sent: the position covers what came before */
@@ -39,7 +39,8 @@ struct cf_replica_probe {
     int nsamples, next;
     long long asked_ms;
     int running;
-    int usable; /* last verdict, for logging its changes */
+    int closing; /* the worker is stopping: answers start nothing more */
+    int usable;  /* last verdict, for logging its changes */
     char why[160];
 };
 
@@ -55,6 +56,7 @@ static void verdict(struct cf_replica_probe *p, int usable, long lag_ms, const c
     struct cf_replica_stats *st = &p->w->server->replica_stats;
     atomic_store_explicit(&st->usable, usable, memory_order_relaxed);
     atomic_store_explicit(&st->lag_ms, lag_ms, memory_order_relaxed);
+    atomic_store_explicit(&st->verdict_ms, now_ms(), memory_order_relaxed);
     if (usable != p->usable || (!usable && strcmp(why, p->why) != 0)) {
         if (usable)
             cf_info("replica: reads go to the replica again (lag at most %ld ms)", lag_ms);
@@ -69,8 +71,14 @@ static void on_replica_lsn(struct cf_db_result *r, void *arg)
 {
     struct cf_replica_probe *p = arg;
     p->running = 0;
+    if (p->closing)
+        return;
     if (!r->ok) {
         verdict(p, 0, -1, "the replica does not answer");
+        return;
+    }
+    if (PQgetisnull(r->res[0], 0, 0)) {
+        verdict(p, 0, -1, "it is not in recovery (promoted, or not a replica)");
         return;
     }
     unsigned long long replay = strtoull(PQgetvalue(r->res[0], 0, 0), NULL, 10);
@@ -82,15 +90,22 @@ static void on_replica_lsn(struct cf_db_result *r, void *arg)
         if (s->lsn <= replay && s->at_ms > reached)
             reached = s->at_ms;
     }
-    long lag = (long)(now - (reached >= 0 ? reached : oldest));
     long window = (long)p->w->server->cfg->replica_window_s * 1000;
-    /* the verdict holds until the next probe: the lag may grow by that much meanwhile */
-    if (lag + PROBE_MS <= window) {
+    if (reached < 0) { /* behind every sample taken: by how much is unknown */
+        char why[160];
+        snprintf(why, sizeof(why), "it is more than %lld ms behind", now - oldest);
+        verdict(p, 0, -1, why);
+        return;
+    }
+    /* A session's reads leave the primary `window` after its stamp, which follows its
+     * write's commit; this verdict is used until it is FRESH_MS old, while the lag may
+     * grow: so lag + FRESH_MS must fit in the window. */
+    long lag = (long)(now - reached);
+    if (lag + FRESH_MS <= window) {
         verdict(p, 1, lag, "");
     } else {
         char why[160];
-        snprintf(why, sizeof(why), "it is %s%ld ms behind (the window is %ld ms)",
-                 reached >= 0 ? "" : "more than ", lag, window);
+        snprintf(why, sizeof(why), "it is %ld ms behind (the window is %ld ms)", lag, window);
         verdict(p, 0, lag, why);
     }
 }
@@ -98,6 +113,10 @@ static void on_replica_lsn(struct cf_db_result *r, void *arg)
 static void on_primary_lsn(struct cf_db_result *r, void *arg)
 {
     struct cf_replica_probe *p = arg;
+    if (p->closing) {
+        p->running = 0;
+        return;
+    }
     if (!r->ok) {
         p->running = 0;
         verdict(p, 0, -1, "the primary's position is unknown");
@@ -140,6 +159,14 @@ struct cf_replica_probe *cf_replica_probe_create(struct cf_worker *w)
     return p;
 }
 
+void cf_replica_probe_stop(struct cf_replica_probe *p)
+{
+    if (p == NULL)
+        return;
+    p->closing = 1;
+    event_del(p->timer);
+}
+
 void cf_replica_probe_free(struct cf_replica_probe *p)
 {
     if (p == NULL)
@@ -150,8 +177,9 @@ void cf_replica_probe_free(struct cf_replica_probe *p)
 
 int cf_replica_available(struct cf_worker *w)
 {
-    if (w->replica_db == NULL ||
-        !atomic_load_explicit(&w->server->replica_stats.usable, memory_order_relaxed))
+    struct cf_replica_stats *st = &w->server->replica_stats;
+    if (w->replica_db == NULL || !atomic_load_explicit(&st->usable, memory_order_relaxed) ||
+        now_ms() - atomic_load_explicit(&st->verdict_ms, memory_order_relaxed) > FRESH_MS)
         return 0;
     struct cf_db_stats s;
     cf_db_pool_stats(w->replica_db, &s);
@@ -198,13 +226,14 @@ static void on_read(struct cf_db_result *r, void *arg)
         again =
             rd->retry_if_empty && (res == NULL || PQntuples(res) == 0 || PQgetisnull(res, 0, 0));
     }
-    if (again && !rd->w->shutting_down) {
+    if (again) { /* the replica's pool is freed before the primary's: this is safe then too */
         atomic_fetch_add_explicit(&st->retried, 1, memory_order_relaxed);
         cf_debug("replica: %s runs again on the primary: %s", rd->stmt->name,
                  r->ok ? "no row there yet" : r->message);
         cf_db_query(rd->w->db, rd->stmt, (const char *const *)rd->params, rd->cb, rd->arg);
     } else {
-        atomic_fetch_add_explicit(&st->reads, 1, memory_order_relaxed);
+        if (r->ok)
+            atomic_fetch_add_explicit(&st->reads, 1, memory_order_relaxed);
         rd->cb(r, rd->arg);
     }
     read_free(rd);

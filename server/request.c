@@ -298,8 +298,43 @@ static void record_reply(struct cf_request *req, int status, size_t bytes)
 }
 
 /* Sends the reply, records it and frees req. buf may be NULL; it is consumed. */
+static void finish_reply(struct cf_request *req, int status, const char *content_type,
+                         struct evbuffer *buf, int api);
+
+/* An answer held back until its session's write stamp is in the database. */
+struct held {
+    struct cf_request *req;
+    int status, api;
+    char *content_type;
+    struct evbuffer *buf;
+};
+
+static void on_stamped(struct cf_db_result *r, void *arg)
+{
+    struct held *h = arg;
+    if (!r->ok) /* the write stands; this session's next reads may see the replica's past */
+        cf_warn("could not stamp session %lld's write: %s", (long long)h->req->auth.session_id,
+                r->message);
+    finish_reply(h->req, h->status, h->content_type, h->buf, h->api);
+    cf_free(h->content_type);
+    cf_free(h);
+}
+
 static void send_reply(struct cf_request *req, int status, const char *content_type,
                        struct evbuffer *buf, int api)
+{
+    if (!req->stamped && cf_auth_needs_stamp(req, status)) {
+        req->stamped = 1;
+        struct held *h = cf_malloc(sizeof(*h));
+        *h = (struct held){req, status, api, content_type ? cf_strdup(content_type) : NULL, buf};
+        cf_auth_stamp(req, on_stamped, h);
+        return;
+    }
+    finish_reply(req, status, content_type, buf, api);
+}
+
+static void finish_reply(struct cf_request *req, int status, const char *content_type,
+                         struct evbuffer *buf, int api)
 {
     struct cf_worker *w = req->worker;
     add_common_headers(req, content_type, api);
@@ -642,45 +677,61 @@ char *cf_body_id_array(struct cf_request *req, const char *key, size_t min, size
     return out;
 }
 
-/* The right-most address of X-Forwarded-For that is not a trusted proxy (every header
- * line of it, in order, as one list), or the left-most when all are; stops at a token
- * that is not an address and keeps the last good one. Returns 0 when one was found. */
+/* Whether a token of X-Forwarded-For is an address, copied into out (INET6_ADDRSTRLEN). */
+static int forwarded_address(const char *tok, size_t len, char *out)
+{
+    unsigned char a[16];
+    if (len == 0 || len >= INET6_ADDRSTRLEN)
+        return 0;
+    memcpy(out, tok, len);
+    out[len] = '\0';
+    return inet_pton(AF_INET, out, a) == 1 || inet_pton(AF_INET6, out, a) == 1;
+}
+
+/*
+ * The client behind trusted proxies: X-Forwarded-For's addresses (every header line of
+ * it, in order, as one list) read from the right, each proxy having appended the
+ * address it saw; the first that is not a trusted proxy is the client. Reading from
+ * the right is what makes it safe: what a client writes itself is on the left, behind
+ * the address the first proxy added. Returns -1 (keep the TCP peer) when the header is
+ * absent or a token that is not an address comes before the client; when every
+ * address is a proxy's, the left-most one. At most 64 addresses are looked at.
+ */
 static int forwarded_for(const struct cf_request *req, char *out, size_t size)
 {
     const struct cf_config *cfg = req->worker->server->cfg;
     struct evkeyvalq *headers = evhttp_request_get_input_headers(req->ev);
-    const char *addrs[64];
-    char copy[1024];
-    size_t used = 0;
-    int n = 0;
-    for (struct evkeyval *h = headers->tqh_first; h != NULL; h = h->next.tqe_next) {
-        if (evutil_ascii_strcasecmp(h->key, "X-Forwarded-For") != 0)
-            continue;
-        size_t len = strlen(h->value);
-        if (used + len + 1 > sizeof(copy))
-            return -1;
-        memcpy(copy + used, h->value, len + 1);
-        for (char *tok = copy + used; n < 64;) {
-            tok += strspn(tok, " \t,");
-            if (*tok == '\0')
+    const char *lines[16];
+    int nlines = 0;
+    for (struct evkeyval *h = headers->tqh_first; h != NULL; h = h->next.tqe_next)
+        if (evutil_ascii_strcasecmp(h->key, "X-Forwarded-For") == 0 && nlines < 16)
+            lines[nlines++] = h->value;
+    char addr[INET6_ADDRSTRLEN], found[INET6_ADDRSTRLEN];
+    int seen = 0;
+    found[0] = '\0';
+    for (int l = nlines - 1; l >= 0; l--) {
+        const char *v = lines[l];
+        size_t end = strlen(v);
+        while (end > 0 && seen < 64) {
+            while (end > 0 && strchr(" \t,", v[end - 1]) != NULL)
+                end--;
+            size_t start = end;
+            while (start > 0 && strchr(" \t,", v[start - 1]) == NULL)
+                start--;
+            if (start == end)
                 break;
-            addrs[n++] = tok;
-            tok += strcspn(tok, " \t,");
-            if (*tok != '\0')
-                *tok++ = '\0';
+            seen++;
+            if (!forwarded_address(v + start, end - start, addr))
+                return -1;
+            snprintf(found, sizeof(found), "%s", addr);
+            if (!cf_cidr_contains(cfg->trusted_proxies, cfg->ntrusted_proxies, addr)) {
+                snprintf(out, size, "%s", found);
+                return 0;
+            }
+            end = start;
         }
-        used += len + 1;
     }
-    const char *found = NULL;
-    for (int i = n - 1; i >= 0; i--) {
-        unsigned char a[16];
-        if (inet_pton(AF_INET, addrs[i], a) != 1 && inet_pton(AF_INET6, addrs[i], a) != 1)
-            break;
-        found = addrs[i];
-        if (!cf_cidr_contains(cfg->trusted_proxies, cfg->ntrusted_proxies, found))
-            break;
-    }
-    if (found == NULL)
+    if (found[0] == '\0')
         return -1;
     snprintf(out, size, "%s", found);
     return 0;

@@ -1,7 +1,9 @@
 """Accounts (roadmap step 2, SPEC section 4 "Accounts" and section 5 limits): invitations,
 registration, argon2id, sessions, CSRF, rate limits, roles, guidelines, suspension."""
+import json
 import random
 import re
+import socket
 import statistics
 import subprocess
 import time
@@ -418,6 +420,56 @@ def test_sign_in_is_limited_per_address_per_minute():
         # another address is not affected
         assert s.request("POST", "/api/v1/sessions", source=b,
                          body={"email": email, "password": STRONG_PASSWORD}).status == 201
+    finally:
+        assert s.stop() == 0
+
+
+def test_the_client_address_behind_a_trusted_proxy_is_read_from_the_right():
+    """CONFER_TRUSTED_PROXIES: X-Forwarded-For is believed only from those addresses,
+    read from its right end; what a client writes on the left changes nothing."""
+    proxy = fresh_address()
+    s = Server(workers=1, extra_env={"CONFER_RATE_LIMITS": "off",
+                                     "CONFER_TRUSTED_PROXIES": f"{proxy}, 10.1.0.0/16"}).start()
+    try:
+        email = create_admin()
+
+        def seen(source, *xff):
+            """Signs in from source with these X-Forwarded-For lines (sent as they are,
+            one header line each); the address the sessions list shows."""
+            body = json.dumps({"email": email, "password": STRONG_PASSWORD}).encode()
+            raw = (b"POST /api/v1/sessions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                   b"Content-Type: application/json\r\n"
+                   + b"".join(f"X-Forwarded-For: {v}\r\n".encode() for v in xff)
+                   + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            with socket.create_connection(("127.0.0.1", s.port), timeout=10,
+                                          source_address=(source, 0)) as sock:
+                sock.sendall(raw)
+                data = b""
+                while chunk := sock.recv(65536):
+                    data += chunk
+            head, payload = data.split(b"\r\n\r\n", 1)
+            assert head.startswith(b"HTTP/1.1 201"), head
+            token = json.loads(payload)["token"]
+            r = s.get("/api/v1/me/sessions", headers={"Authorization": f"Bearer {token}"})
+            return [x["ip"] for x in r.json()["items"] if x["current"]][0]
+
+        client = fresh_address()
+        # not from the proxy: the header is the client's own word, ignored
+        assert seen(client, "203.0.113.7") == client
+        # from the proxy: the address it appended
+        assert seen(proxy, f"203.0.113.7, {client}") == client
+        # through a second trusted proxy; a forged address on the left is ignored, even
+        # seventy of them
+        forged = ", ".join(f"198.51.100.{i}" for i in range(70))
+        assert seen(proxy, f"{forged}, {client}, 10.1.2.3") == client
+        # several header lines are one list, in order
+        assert seen(proxy, "198.51.100.1", f"{client}, 10.1.2.3") == client
+        # IPv6 clients
+        assert seen(proxy, "2001:db8::5") == "2001:db8::5"
+        # garbage where the client should be: the proxy's own address, never a guess
+        assert seen(proxy, f"{client}, not-an-address") == proxy
+        # no header from the proxy: the proxy's address
+        assert seen(proxy) == proxy
     finally:
         assert s.stop() == 0
 

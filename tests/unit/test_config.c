@@ -133,7 +133,8 @@ static void trusted_proxies_are_addresses_and_blocks(void **state)
     assert_true(cf_cidr_contains(b, 4, "fd12:3456::1"));
     assert_false(cf_cidr_contains(b, 4, "fe80::1"));
     assert_false(cf_cidr_contains(b, 4, "not an address"));
-    assert_false(cf_cidr_contains(b, 4, "::ffff:10.0.0.1")); /* v6 is not v4 */
+    assert_true(cf_cidr_contains(b, 4, "::ffff:10.0.0.1")); /* a dual-stack socket's v4 */
+    assert_false(cf_cidr_contains(b, 4, "::ffff:11.0.0.1"));
     /* a prefix that is not a whole byte */
     assert_int_equal(cf_config_parse_cidrs("192.168.4.0/22", b, 32), 1);
     assert_true(cf_cidr_contains(b, 1, "192.168.7.255"));

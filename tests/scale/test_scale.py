@@ -292,6 +292,31 @@ def test_a_session_reads_its_own_writes_and_others_read_the_replica(stack):
              timeout=APPLY_DELAY + 5)
 
 
+def test_a_member_removed_from_a_group_loses_it_at_once(stack):
+    """The replica still has the membership for two seconds; the removal stamps the
+    member's sessions, so their reads go to the primary, which has not."""
+    proxy, admin = stack["proxy"], stack["admin"]
+    mentor = sign_in(proxy, stack["people"][1].email)
+    mentee = sign_in(proxy, stack["people"][2].email)
+    g = admin.call("POST", "/api/v1/groups", body={"network": "NL", "name": "Revocation"}).json()
+    for who, role in ((mentor, "mentor"), (mentee, "mentee")):
+        assert admin.call("PUT", f"/api/v1/groups/{g['id']}/members/{who.id}",
+                          body={"role": role}).status == 200
+    t = mentor.call("POST", "/api/v1/threads", body={
+        "group_id": g["id"], "title": "A case for the group", "body": "Details."})
+    assert t.status == 201, t
+    tid = t.json()["thread"]["id"]
+    time.sleep(WINDOW + 1)
+    a, b = stack["a"], stack["b"]
+    before = sum(metrics(s)["confer_replica_reads_total"] for s in (a, b))
+    assert mentee.get(f"/api/v1/threads/{tid}").status == 200
+    assert sum(metrics(s)["confer_replica_reads_total"] for s in (a, b)) > before
+    assert admin.call("DELETE", f"/api/v1/groups/{g['id']}/members/{mentee.id}").status == 204
+    for _ in range(4):  # on either instance, at once
+        r = mentee.get(f"/api/v1/threads/{tid}")
+        assert r.status == 404, r
+
+
 def test_sign_in_limits_are_shared_and_per_client_address(stack):
     proxy = stack["proxy"]
     email = stack["people"][3].email

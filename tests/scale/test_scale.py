@@ -163,6 +163,17 @@ def member(proxy, admin, name, profession="family_physician"):
     return sign_in(proxy, email).accept_guidelines()
 
 
+def group_of(admin, name, mentor, mentee):
+    """A group in NL with this mentor and mentee."""
+    r = admin.call("POST", "/api/v1/groups", body={"network": "NL", "name": name})
+    assert r.status == 201, r
+    g = r.json()
+    for who, role in ((mentor, "mentor"), (mentee, "mentee")):
+        assert admin.call("PUT", f"/api/v1/groups/{g['id']}/members/{who.id}",
+                          body={"role": role}).status == 200
+    return g
+
+
 def metrics(server):
     """The server's own /metrics, straight to its port, as {name{labels}: value}."""
     text = urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics", timeout=5).read()
@@ -298,10 +309,7 @@ def test_a_member_removed_from_a_group_loses_it_at_once(stack):
     proxy, admin = stack["proxy"], stack["admin"]
     mentor = sign_in(proxy, stack["people"][1].email)
     mentee = sign_in(proxy, stack["people"][2].email)
-    g = admin.call("POST", "/api/v1/groups", body={"network": "NL", "name": "Revocation"}).json()
-    for who, role in ((mentor, "mentor"), (mentee, "mentee")):
-        assert admin.call("PUT", f"/api/v1/groups/{g['id']}/members/{who.id}",
-                          body={"role": role}).status == 200
+    g = group_of(admin, "Revocation", mentor, mentee)
     t = mentor.call("POST", "/api/v1/threads", body={
         "group_id": g["id"], "title": "A case for the group", "body": "Details."})
     assert t.status == 201, t
@@ -371,12 +379,9 @@ def test_deliveries_emails_and_due_notices_are_sent_once(stack):
         "secret": "a webhook secret of some length"})
     assert r.status == 201, r
     # a group with a mentor: a mentee's unanswered question falls due after 3 s
-    g = admin.call("POST", "/api/v1/groups", body={"network": "NL", "name": "Scale group"}).json()
     mentor = member(proxy, admin, "Mentor Scale", profession="psychiatrist")
     mentee = member(proxy, admin, "Mentee Scale")
-    for who, role in ((mentor, "mentor"), (mentee, "mentee")):
-        assert admin.call("PUT", f"/api/v1/groups/{g['id']}/members/{who.id}",
-                          body={"role": role}).status == 200
+    g = group_of(admin, "Scale group", mentor, mentee)
     q = mentee.call("POST", "/api/v1/threads", body={
         "group_id": g["id"], "title": "Unanswered at scale", "body": "Tapering question."})
     assert q.status == 201, q

@@ -249,8 +249,7 @@ void cf_auth_run(struct cf_request *req, void (*next)(struct cf_request *req))
 int cf_auth_needs_stamp(const struct cf_request *req, int status)
 {
     return req->worker->server->cfg->replica_url != NULL && req->auth.session_id != 0 &&
-           status >= 200 && status < 300 &&
-           (is_write(req) || (req->match.route && (req->match.route->flags & CF_ROUTE_PRIMARY)));
+           status >= 200 && status < 300 && is_write(req);
 }
 
 void cf_auth_stamp(struct cf_request *req, cf_db_cb cb, void *arg)

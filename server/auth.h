@@ -59,8 +59,8 @@ void cf_auth_run(struct cf_request *req, void (*next)(struct cf_request *req));
 
 /*
  * Read your writes with a replica (replica.h): whether this answer must wait for its
- * session's stamp (a 2xx to a write, or to a GET that writes, by a session, with
- * CONFER_REPLICA_URL set), and the stamp itself (sessions.wrote_at = now()).
+ * session's stamp (a 2xx to a write by a session, with CONFER_REPLICA_URL set), and the
+ * stamp itself (sessions.wrote_at = now()).
  */
 struct cf_request;
 int cf_auth_needs_stamp(const struct cf_request *req, int status);

@@ -157,6 +157,25 @@ static int parse_int(const char *s, int min, int max, int *out)
     return 0;
 }
 
+int cf_addr_parse(const char *text, struct cf_addr *out)
+{
+    static const unsigned char v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    memset(out, 0, sizeof(*out));
+    if (inet_pton(AF_INET, text, out->addr) == 1) {
+        out->family = AF_INET;
+    } else if (inet_pton(AF_INET6, text, out->addr) == 1) {
+        out->family = AF_INET6;
+        if (memcmp(out->addr, v4_mapped, sizeof(v4_mapped)) == 0) {
+            memmove(out->addr, out->addr + 12, 4);
+            memset(out->addr + 4, 0, 12);
+            out->family = AF_INET;
+        }
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
 static int parse_cidr(const char *s, size_t len, struct cf_cidr *out)
 {
     char text[INET6_ADDRSTRLEN + 8];
@@ -167,16 +186,9 @@ static int parse_cidr(const char *s, size_t len, struct cf_cidr *out)
     char *slash = strchr(text, '/');
     if (slash != NULL)
         *slash = '\0';
-    memset(out, 0, sizeof(*out));
-    if (inet_pton(AF_INET, text, out->addr) == 1) {
-        out->family = AF_INET;
-        out->prefix = 32;
-    } else if (inet_pton(AF_INET6, text, out->addr) == 1) {
-        out->family = AF_INET6;
-        out->prefix = 128;
-    } else {
+    if (cf_addr_parse(text, &out->net) != 0)
         return -1;
-    }
+    out->prefix = out->net.family == AF_INET ? 32 : 128;
     if (slash != NULL) {
         int bits;
         if (parse_int(slash + 1, 0, out->prefix, &bits) != 0)
@@ -205,28 +217,17 @@ int cf_config_parse_cidrs(const char *s, struct cf_cidr *out, int max)
 
 int cf_cidr_contains(const struct cf_cidr *blocks, int n, const char *addr)
 {
-    static const unsigned char v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    unsigned char a[16];
-    int family;
-    if (inet_pton(AF_INET, addr, a) == 1) {
-        family = AF_INET;
-    } else if (inet_pton(AF_INET6, addr, a) == 1) {
-        family = AF_INET6;
-        if (memcmp(a, v4_mapped, sizeof(v4_mapped)) == 0) { /* a dual-stack socket's view */
-            memmove(a, a + 12, 4);
-            family = AF_INET;
-        }
-    } else {
+    struct cf_addr a;
+    if (cf_addr_parse(addr, &a) != 0)
         return 0;
-    }
     for (int i = 0; i < n; i++) {
         const struct cf_cidr *b = &blocks[i];
-        if (b->family != family)
+        if (b->net.family != a.family)
             continue;
         int full = b->prefix / 8, rest = b->prefix % 8;
-        if (memcmp(a, b->addr, (size_t)full) != 0)
+        if (memcmp(a.addr, b->net.addr, (size_t)full) != 0)
             continue;
-        if (rest == 0 || ((a[full] ^ b->addr[full]) & (0xff << (8 - rest)) & 0xff) == 0)
+        if (rest == 0 || ((a.addr[full] ^ b->net.addr[full]) & (0xff << (8 - rest)) & 0xff) == 0)
             return 1;
     }
     return 0;

@@ -18,11 +18,16 @@ enum cf_command {
     CF_CMD_SEED_DEMO
 };
 
-/* An address block: a proxy confer believes about X-Forwarded-For. */
-struct cf_cidr {
+/* An IPv4 or IPv6 address. */
+struct cf_addr {
     int family;             /* AF_INET or AF_INET6 */
     unsigned char addr[16]; /* network order; 4 bytes used for AF_INET */
-    int prefix;             /* leading bits that must match */
+};
+
+/* An address block: a proxy confer believes about X-Forwarded-For. */
+struct cf_cidr {
+    struct cf_addr net;
+    int prefix; /* leading bits that must match */
 };
 
 #define CF_TRUSTED_PROXIES_MAX 32
@@ -89,6 +94,10 @@ void cf_config_free(struct cf_config *cfg);
 /* Parses a comma-separated list of addresses and blocks ("127.0.0.1, 10.0.0.0/8, ::1");
  * returns how many, or -1 (bad entry, or more than max). */
 int cf_config_parse_cidrs(const char *s, struct cf_cidr *out, int max);
+
+/* Parses a numeric address; an IPv4-mapped IPv6 one (a dual-stack socket's view of an
+ * IPv4 peer) as IPv4. Returns 0 or -1. */
+int cf_addr_parse(const char *text, struct cf_addr *out);
 
 /* Whether the numeric address text is inside one of the blocks. */
 int cf_cidr_contains(const struct cf_cidr *blocks, int n, const char *addr);

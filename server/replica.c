@@ -34,6 +34,7 @@ struct sample {
 
 struct cf_replica_probe {
     struct cf_worker *w;
+    struct cf_db_pool *db; /* a connection of its own to the replica: not behind reads */
     struct event *timer;
     struct sample samples[SAMPLES];
     int nsamples, next;
@@ -128,7 +129,7 @@ static void on_primary_lsn(struct cf_db_result *r, void *arg)
     p->next = (p->next + 1) % SAMPLES;
     if (p->nsamples < SAMPLES)
         p->nsamples++;
-    cf_db_query(p->w->replica_db, &q_replica_lsn, NULL, on_replica_lsn, p);
+    cf_db_query(p->db, &q_replica_lsn, NULL, on_replica_lsn, p);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -149,6 +150,15 @@ struct cf_replica_probe *cf_replica_probe_create(struct cf_worker *w)
         return NULL;
     struct cf_replica_probe *p = cf_calloc(1, sizeof(*p));
     p->w = w;
+    const struct cf_config *cfg = w->server->cfg;
+    struct cf_db_pool_options opts = {
+        .conninfo = cfg->replica_url,
+        .connections = 1,
+        .pipeline = 2,
+        .queue_max = 4,
+        .queue_timeout_ms = 1000,
+    };
+    p->db = cf_db_pool_create(w->base, &opts);
     p->usable = 0;
     snprintf(p->why, sizeof(p->why), "not probed yet");
     atomic_store_explicit(&w->server->replica_stats.lag_ms, -1, memory_order_relaxed);
@@ -165,6 +175,8 @@ void cf_replica_probe_stop(struct cf_replica_probe *p)
         return;
     p->closing = 1;
     event_del(p->timer);
+    cf_db_pool_free(p->db); /* its statement, if any, is answered now, and ignored */
+    p->db = NULL;
 }
 
 void cf_replica_probe_free(struct cf_replica_probe *p)

@@ -12,7 +12,8 @@
  * replica has it).
  *
  * The probe, on worker 0, once a second: reads the primary's WAL insert position (the
- * background connection), then the replica's replay position. Every transaction
+ * background connection), then the replica's replay position (on a connection of its
+ * own, never queued behind reads). Every transaction
  * committed before a sample was taken is at or below its position, so once the
  * replica's replay reaches a sample, the replica holds all that was committed before
  * it: the lag is at most the time since the newest sample reached. A replica behind

@@ -297,15 +297,15 @@ static void record_reply(struct cf_request *req, int status, size_t bytes)
     cf_worker_request_done(w);
 }
 
-/* Sends the reply, records it and frees req. buf may be NULL; it is consumed. */
 static void finish_reply(struct cf_request *req, int status, const char *content_type,
                          struct evbuffer *buf, int api);
 
-/* An answer held back until its session's write stamp is in the database. */
+/* An answer held back until its session's write stamp is in the database (its content
+ * type is a string literal, as every caller's is). */
 struct held {
     struct cf_request *req;
     int status, api;
-    char *content_type;
+    const char *content_type;
     struct evbuffer *buf;
 };
 
@@ -316,17 +316,17 @@ static void on_stamped(struct cf_db_result *r, void *arg)
         cf_warn("could not stamp session %lld's write: %s", (long long)h->req->auth.session_id,
                 r->message);
     finish_reply(h->req, h->status, h->content_type, h->buf, h->api);
-    cf_free(h->content_type);
     cf_free(h);
 }
 
+/* Sends the reply, records it and frees req. buf may be NULL; it is consumed. With a
+ * read replica, a write's 2xx first waits for its session's stamp (auth.h). */
 static void send_reply(struct cf_request *req, int status, const char *content_type,
                        struct evbuffer *buf, int api)
 {
-    if (!req->stamped && cf_auth_needs_stamp(req, status)) {
-        req->stamped = 1;
+    if (cf_auth_needs_stamp(req, status)) {
         struct held *h = cf_malloc(sizeof(*h));
-        *h = (struct held){req, status, api, content_type ? cf_strdup(content_type) : NULL, buf};
+        *h = (struct held){req, status, api, content_type, buf};
         cf_auth_stamp(req, on_stamped, h);
         return;
     }
@@ -511,8 +511,10 @@ void cf_reply_db_error(struct cf_request *req, const struct cf_db_result *r)
 
 static int reads_from_replica(const struct cf_request *req)
 {
-    return (req->method & (CF_GET | CF_HEAD)) != 0 && !req->auth.wrote_recently &&
-           !(req->match.route->flags & CF_ROUTE_PRIMARY) && cf_replica_available(req->worker);
+    /* CF_ROUTE_PRIMARY: the GETs that log a moderator's access, for moderators */
+    int logs = (req->match.route->flags & CF_ROUTE_PRIMARY) && req->auth.role >= CF_ROLE_MODERATOR;
+    return (req->method & (CF_GET | CF_HEAD)) != 0 && !req->auth.wrote_recently && !logs &&
+           cf_replica_available(req->worker);
 }
 
 static void on_json_result(struct cf_db_result *r, void *arg)
@@ -680,12 +682,12 @@ char *cf_body_id_array(struct cf_request *req, const char *key, size_t min, size
 /* Whether a token of X-Forwarded-For is an address, copied into out (INET6_ADDRSTRLEN). */
 static int forwarded_address(const char *tok, size_t len, char *out)
 {
-    unsigned char a[16];
+    struct cf_addr a;
     if (len == 0 || len >= INET6_ADDRSTRLEN)
         return 0;
     memcpy(out, tok, len);
     out[len] = '\0';
-    return inet_pton(AF_INET, out, a) == 1 || inet_pton(AF_INET6, out, a) == 1;
+    return cf_addr_parse(out, &a) == 0;
 }
 
 /*
@@ -701,11 +703,17 @@ static int forwarded_for(const struct cf_request *req, char *out, size_t size)
 {
     const struct cf_config *cfg = req->worker->server->cfg;
     struct evkeyvalq *headers = evhttp_request_get_input_headers(req->ev);
-    const char *lines[16];
+    const char *lines[16]; /* the last 16 lines: a proxy may add a line of its own */
     int nlines = 0;
-    for (struct evkeyval *h = headers->tqh_first; h != NULL; h = h->next.tqe_next)
-        if (evutil_ascii_strcasecmp(h->key, "X-Forwarded-For") == 0 && nlines < 16)
-            lines[nlines++] = h->value;
+    for (struct evkeyval *h = headers->tqh_first; h != NULL; h = h->next.tqe_next) {
+        if (evutil_ascii_strcasecmp(h->key, "X-Forwarded-For") != 0)
+            continue;
+        if (nlines == 16) {
+            memmove(lines, lines + 1, 15 * sizeof(*lines));
+            nlines--;
+        }
+        lines[nlines++] = h->value;
+    }
     char addr[INET6_ADDRSTRLEN], found[INET6_ADDRSTRLEN];
     int seen = 0;
     found[0] = '\0';

@@ -44,7 +44,6 @@ struct cf_request {
     struct cf_auth auth;  /* the caller, for routes with auth */
     int close_connection; /* answer with Connection: close */
     int success_status;   /* of cf_request_run_json */
-    int stamped;          /* its session's write stamp was asked for (auth.h) */
 };
 
 /* The value of a query parameter, or NULL. */

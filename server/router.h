@@ -31,7 +31,8 @@ enum cf_auth_level {
 #define CF_ROUTE_JSON_BODY 0x1         /* the request body is a JSON object (415/400 otherwise) */
 #define CF_ROUTE_WHILE_SUSPENDED 0x2   /* a write a suspended member may still make */
 #define CF_ROUTE_BEFORE_GUIDELINES 0x4 /* a write allowed before accepting the guidelines */
-#define CF_ROUTE_PRIMARY 0x8           /* a GET that writes (an access log): never the replica */
+#define CF_ROUTE_PRIMARY                                                                           \
+    0x8 /* a GET that logs a moderator's access: theirs never go to the replica */
 
 #define CF_ROUTE_MAX_PARAMS 4
 

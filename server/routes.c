@@ -30,7 +30,7 @@ const struct cf_route cf_routes[] = {
      CF_ROUTE_JSON_BODY | CF_ROUTE_BEFORE_GUIDELINES | CF_ROUTE_WHILE_SUSPENDED},
     {CF_PUT, "/api/v1/threads/{id}/subscription", cf_h_thread_subscription, CF_AUTH_USER,
      CF_ROUTE_JSON_BODY | CF_ROUTE_BEFORE_GUIDELINES | CF_ROUTE_WHILE_SUSPENDED},
-    /* a moderator's read of a flagged conversation post is logged */
+    /* a moderator's read of a flagged conversation post is logged (a write) */
     {CF_GET, "/api/v1/posts/{id}", cf_h_post_get, CF_AUTH_USER, CF_ROUTE_PRIMARY},
     {CF_PATCH, "/api/v1/posts/{id}", cf_h_post_update, CF_AUTH_USER, CF_ROUTE_JSON_BODY},
     {CF_DELETE, "/api/v1/posts/{id}", cf_h_post_delete, CF_AUTH_USER, 0},

@@ -7,6 +7,7 @@ a PostgreSQL instance started with the same helpers as scripts/test.
 import http.client
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -68,9 +69,11 @@ def request(port, method, path, body=None, headers=None, raw=None, timeout=30, s
         conn.close()
 
 
-def raw_exchange(port, data, timeout=5.0):
-    """Sends raw bytes and returns everything read until the server closes or goes quiet."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+def raw_exchange(port, data, timeout=5.0, source=None):
+    """Sends raw bytes and returns everything read until the server closes or goes quiet.
+    source picks the client's loopback address, as for request()."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                  source_address=(source, 0) if source else None) as s:
         s.sendall(data)
         chunks = []
         try:
@@ -418,9 +421,26 @@ class Client:
         return self.call("POST", "/api/v1/invitations", body=body)
 
 
+def fresh_address():
+    """A loopback address no earlier run used this hour (sign-in limits count per address,
+    in the database)."""
+    return f"127.{random.randint(1, 254)}.{random.randint(1, 254)}.{random.randint(2, 254)}"
+
+
+def metrics(server):
+    """The server's /metrics as {name or name{labels}: value}."""
+    out = {}
+    for line in server.get("/metrics").body.decode().splitlines():
+        if line and not line.startswith("#"):
+            k, v = line.rsplit(" ", 1)
+            out[k] = float(v)
+    return out
+
+
 def register(server, inviter, network="BC", role=None, name="Dr Test Person",
-             profession="family_physician", locale="en", password=STRONG_PASSWORD):
-    """Invites a new member through `inviter` and registers them; returns a signed-in Client."""
+             profession="family_physician", locale="en", password=STRONG_PASSWORD, source=None):
+    """Invites a new member through `inviter` and registers them; returns a signed-in Client
+    (signed in from the loopback address `source`, if given)."""
     email = unique_email("member")
     r = inviter.invite(email, network=network, role=role)
     assert r.status == 201, r
@@ -428,7 +448,7 @@ def register(server, inviter, network="BC", role=None, name="Dr Test Person",
         "invite_code": r.json()["code"], "email": email, "display_name": name,
         "password": password, "profession": profession, "locale": locale})
     assert r.status == 201, r
-    return Client(server, email, password)
+    return Client(server, email, password, source=source)
 
 
 def problem(r, status, code):

@@ -3,7 +3,6 @@ registration, argon2id, sessions, CSRF, rate limits, roles, guidelines, suspensi
 import json
 import random
 import re
-import socket
 import statistics
 import subprocess
 import time
@@ -11,8 +10,8 @@ import threading
 
 import pytest
 
-from harness import (BIN, DATABASE_URL, STRONG_PASSWORD, Client, Server, create_admin, problem,
-                     psql, register, unique_email)
+from harness import (BIN, DATABASE_URL, STRONG_PASSWORD, Client, Server, create_admin,
+                     fresh_address, problem, psql, raw_exchange, register, unique_email)
 
 
 @pytest.fixture(scope="module")
@@ -399,11 +398,6 @@ def test_sign_ins_rescued_at_once_still_answer_once_and_right():
 
 # ---- rate limits ---------------------------------------------------------------------
 
-def fresh_address():
-    """A loopback address no earlier run used this hour (counters live in the database)."""
-    return f"127.{random.randint(1, 254)}.{random.randint(1, 254)}.{random.randint(2, 254)}"
-
-
 def test_sign_in_is_limited_per_address_per_minute():
     s = Server(workers=1).start()  # rate limits on (the default)
     a, b = fresh_address(), fresh_address()
@@ -441,12 +435,7 @@ def test_the_client_address_behind_a_trusted_proxy_is_read_from_the_right():
                    b"Content-Type: application/json\r\n"
                    + b"".join(f"X-Forwarded-For: {v}\r\n".encode() for v in xff)
                    + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
-            with socket.create_connection(("127.0.0.1", s.port), timeout=10,
-                                          source_address=(source, 0)) as sock:
-                sock.sendall(raw)
-                data = b""
-                while chunk := sock.recv(65536):
-                    data += chunk
+            data = raw_exchange(s.port, raw, timeout=10, source=source)
             head, payload = data.split(b"\r\n\r\n", 1)
             assert head.startswith(b"HTTP/1.1 201"), head
             token = json.loads(payload)["token"]

@@ -3,13 +3,12 @@ thread and for a member's notifications, driven by LISTEN/NOTIFY: delivery acros
 server processes sharing one database, ids and Last-Event-ID resume, heartbeats, access
 checked when subscribing and for every event, the stream ended with its session, and a
 client that does not read dropped instead of growing the server's memory."""
-import re
 import threading
 import time
 
 import pytest
 
-from harness import DATABASE_URL, Client, Server, create_admin, problem, psql, register
+from harness import DATABASE_URL, Client, Server, create_admin, metrics, problem, psql, register
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +46,7 @@ def reply(client, thread, body):
 
 
 def metric(server, name):
-    text = server.get("/metrics").body.decode()
-    m = re.search(rf"^{name} (\d+)$", text, re.M)
-    return int(m.group(1))
+    return int(metrics(server)[name])
 
 
 def test_a_thread_stream_carries_its_events(server, alice, bob, admin):

@@ -21,12 +21,11 @@ import subprocess
 import tempfile
 import threading
 import time
-import urllib.request
 
 import pytest
 
-from harness import (PG_BINDIR, STRONG_PASSWORD, TMP, Background, Client, Cluster, EventStream,
-                     Server, as_pg, create_admin, free_port, psql, request, unique_email)
+from harness import (PG_BINDIR, TMP, Background, Client, Cluster, EventStream, Server, as_pg,
+                     create_admin, free_port, fresh_address, metrics, psql, register, request)
 from receivers import SmtpSink, WebhookReceiver
 
 WINDOW = 6       # CONFER_REPLICA_WINDOW: longer than the replica's 2 s delay plus a probe
@@ -137,30 +136,16 @@ class Nginx:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-_source = [0]
-
-
-def fresh_source():
-    """A loopback address of its own for each sign-in: the limit of six a minute counts
-    per client address, and every client here is on loopback."""
-    _source[0] += 1
-    return f"127.0.1.{_source[0]}"
-
-
 def sign_in(proxy, email):
-    return Client(proxy, email, source=fresh_source())
+    """Each sign-in from a loopback address of its own: the limit of six a minute counts
+    per client address, and every client here is on loopback."""
+    return Client(proxy, email, source=fresh_address())
 
 
 def member(proxy, admin, name, profession="family_physician"):
-    """Invited by the admin and registered through nginx; signed in."""
-    email = unique_email("scale")
-    r = admin.invite(email, network="NL")
-    assert r.status == 201, r
-    r = proxy.request("POST", "/api/v1/users", body={
-        "invite_code": r.json()["code"], "email": email, "display_name": name,
-        "password": STRONG_PASSWORD, "profession": profession, "locale": "en"})
-    assert r.status == 201, r
-    return sign_in(proxy, email).accept_guidelines()
+    """Invited into NL by the admin, registered and signed in through nginx."""
+    return register(proxy, admin, network="NL", name=name, profession=profession,
+                    source=fresh_address()).accept_guidelines()
 
 
 def group_of(admin, name, mentor, mentee):
@@ -172,17 +157,6 @@ def group_of(admin, name, mentor, mentee):
         assert admin.call("PUT", f"/api/v1/groups/{g['id']}/members/{who.id}",
                           body={"role": role}).status == 200
     return g
-
-
-def metrics(server):
-    """The server's own /metrics, straight to its port, as {name{labels}: value}."""
-    text = urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics", timeout=5).read()
-    out = {}
-    for line in text.decode().splitlines():
-        if line and not line.startswith("#"):
-            k, v = line.rsplit(" ", 1)
-            out[k] = float(v)
-    return out
 
 
 def wait_for(what, check, timeout=30):

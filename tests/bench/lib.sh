@@ -58,3 +58,10 @@ bench_start_confer() {
     echo "confer did not become ready" >&2
     return 1
 }
+
+# bench_token PORT EMAIL PASSWORD: signs in and prints the session's token.
+bench_token() {
+    curl -fs -X POST "http://127.0.0.1:$1/api/v1/sessions" -H 'Content-Type: application/json' \
+        -d "{\"email\":\"$2\",\"password\":\"$3\"}" |
+        /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
+}

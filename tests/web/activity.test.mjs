@@ -2,7 +2,7 @@
 // settings, against the real server and database, with axe on every page.
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {setup, newPage, signInPage, noAxe, PASSWORD} from './harness.mjs';
+import {setup, signedInPage, noAxe, PASSWORD} from './harness.mjs';
 
 let server;
 let browser;
@@ -13,8 +13,7 @@ test('a reply arrives as a notification without a reload, and is marked read', a
   const a = await admin.register({name: 'Dr Ada Notes'});
   const b = await admin.register({name: 'Dr Ben Replies'});
   const th = await a.newThread('Pregabalin in renal impairment', 'What dose would you use?');
-  const page = await newPage(browser, server);
-  await signInPage(page, a.email);
+  const page = await signedInPage(browser, server, a.email);
   await page.goto('/#/notifications');
   await page.getByRole('heading', {name: 'Notifications'}).waitFor();
   await page.getByText('Nothing new.').waitFor();
@@ -42,8 +41,7 @@ test('bookmarks list the saved posts and can be removed', async () => {
   const a = await admin.register({name: 'Dr Keep Marks'});
   const th = await a.newThread('Naloxone kits in rural clinics', 'Where do you stock them?');
   await a.call('PUT', `/posts/${th.post.id}/bookmark`, undefined);
-  const page = await newPage(browser, server);
-  await signInPage(page, a.email);
+  const page = await signedInPage(browser, server, a.email);
   await page.goto('/#/bookmarks');
   await page.getByRole('link', {name: 'Naloxone kits in rural clinics'}).waitFor();
   await noAxe(page, 'bookmarks');
@@ -57,8 +55,7 @@ test('search finds posts in both languages, with marks, filters and clear errors
   const word = `zq${Date.now().toString(36)}`;
   await a.newThread(`Tapering plan ${word}`, `We are tapering slowly. ${word}`);
   await a.newThread(`Douleurs à l'épaule ${word}`, `Les médicaments aident peu. ${word}`, {category: 'mental-health'});
-  const page = await newPage(browser, server);
-  await signInPage(page, a.email);
+  const page = await signedInPage(browser, server, a.email);
   await page.getByRole('link', {name: 'Search', exact: true}).click();
   await page.getByLabel('Search for').fill(`taper ${word}`);
   await page.getByRole('button', {name: 'Search', exact: true}).click();
@@ -85,8 +82,7 @@ test('search finds posts in both languages, with marks, filters and clear errors
 
 test('a profile, and settings: name, language, email, a refused password, sessions', async () => {
   const a = await admin.register({name: 'Dr Set Tings'});
-  const page = await newPage(browser, server);
-  await signInPage(page, a.email);
+  const page = await signedInPage(browser, server, a.email);
   await page.goto(`/#/users/${a.user.id}`);
   await page.getByRole('heading', {name: 'Dr Set Tings'}).waitFor();
   await noAxe(page, 'profile');

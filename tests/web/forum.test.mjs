@@ -5,7 +5,7 @@
 // subscription, live posts, the language switch, a phone-width screen, axe on each page.
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {setup, Member, newPage, signInPage, noAxe, uniqueEmail, PASSWORD, tabTo} from './harness.mjs';
+import {setup, Member, newPage, signedInPage, signInPage, noAxe, uniqueEmail, PASSWORD, tabTo} from './harness.mjs';
 import {strings} from '../../web/js/strings.js';
 
 let server;
@@ -77,8 +77,7 @@ test('a wrong password shows the translated error and no session', async () => {
 
 test('starting a thread: preview, a privacy warning marked in the text, acknowledged', async () => {
   const m = await admin.register({name: 'Dr Lee Wong'});
-  const page = await newPage(browser, server);
-  await signInPage(page, m.email);
+  const page = await signedInPage(browser, server, m.email);
   await page.getByRole('link', {name: 'New thread'}).first().click();
   await page.getByRole('heading', {name: 'Start a thread'}).waitFor();
   await page.getByLabel(/^Category/).selectOption({index: 1});
@@ -114,8 +113,7 @@ test('starting a thread: preview, a privacy warning marked in the text, acknowle
 test('a health card number blocks the post until it is removed', async () => {
   const m = await admin.register({name: 'Dr Ana Silva'});
   const th = await m.newThread('Gabapentin and sleep');
-  const page = await newPage(browser, server);
-  await signInPage(page, m.email);
+  const page = await signedInPage(browser, server, m.email);
   await page.goto(`/#/threads/${th.thread.id}`);
   await page.getByRole('heading', {name: 'Gabapentin and sleep'}).waitFor();
   const box = page.getByLabel(/^Your reply/);
@@ -135,8 +133,7 @@ test('reading a thread: live posts, replies as a tree, reactions, bookmarks, sub
   const a = await admin.register({name: 'Dr Mentor Ames'});
   const b = await admin.register({name: 'Dr Mentee Bell'});
   const th = await a.newThread('Low back pain and sleep');
-  const page = await newPage(browser, server);
-  await signInPage(page, b.email);
+  const page = await signedInPage(browser, server, b.email);
   await page.goto(`/#/threads/${th.thread.id}`);
   await page.getByRole('heading', {name: 'Low back pain and sleep'}).waitFor();
   await page.waitForTimeout(300); // the stream is open
@@ -186,8 +183,7 @@ test('editing a post that changed meanwhile shows the current version, then save
   const m = await admin.register({name: 'Dr Edit Evans'});
   const th = await m.newThread('Duloxetine dosing', 'Start at 30 mg.');
   const postId = th.post.id;
-  const page = await newPage(browser, server);
-  await signInPage(page, m.email);
+  const page = await signedInPage(browser, server, m.email);
   await page.goto(`/#/threads/${th.thread.id}`);
   await page.locator(`#post-${postId} button`, {hasText: 'Edit'}).click();
   const box = page.getByLabel(/^Edit your post/);
@@ -206,8 +202,7 @@ test('editing a post that changed meanwhile shows the current version, then save
 test('the language switch changes every string, and the choice is kept', async () => {
   const m = await admin.register({name: 'Dr Claire Roy'});
   await m.newThread('Douleur chronique et sommeil');
-  const page = await newPage(browser, server);
-  await signInPage(page, m.email);
+  const page = await signedInPage(browser, server, m.email);
   await page.getByRole('heading', {name: 'National forum'}).waitFor();
   await page.getByRole('button', {name: 'Passer au français'}).click();
   await page.getByRole('heading', {name: 'Forum national'}).waitFor();
@@ -224,16 +219,14 @@ test('the language switch changes every string, and the choice is kept', async (
   // saved to the account: a new sign-in comes back in French
   const me = (await m.call('GET', '/me')).body;
   assert.equal(me.locale, 'fr');
-  const page2 = await newPage(browser, server);
-  await signInPage(page2, m.email);
+  const page2 = await signedInPage(browser, server, m.email);
   await page2.getByRole('heading', {name: 'Forum national'}).waitFor();
 });
 
 test('on a 360 px phone every page fits the width', async () => {
   const m = await admin.register({name: 'Dr Phone Patel'});
   const th = await m.newThread('A very long title to see how a phone shows it when it wraps over lines');
-  const page = await newPage(browser, server, {width: 360, height: 740});
-  await signInPage(page, m.email);
+  const page = await signedInPage(browser, server, m.email, {width: 360, height: 740});
   for (const hash of ['#/', `#/threads/${th.thread.id}`, '#/new']) {
     await page.goto(`/${hash}`);
     await page.locator('main h1').waitFor();
@@ -342,8 +335,7 @@ test('every page fits a 360 px phone and passes axe: categories, lists, groups, 
   const th = await m.newThread('Pages thread');
   const g = (await a.call('POST', '/groups', {network: 'BC', name: 'Phone group', max_mentees: 4}, 201)).body;
   await a.call('PUT', `/groups/${g.id}/members/${m.user.id}`, {role: 'mentee'}, 200);
-  const page = await newPage(browser, server, {width: 360, height: 740});
-  await signInPage(page, admin.email);
+  const page = await signedInPage(browser, server, admin.email, {width: 360, height: 740});
   const cats = (await a.call('GET', '/categories')).body.items;
   const pages = ['#/', `#/c/${cats[0].slug}`, `#/threads/${th.thread.id}`, `#/threads/${th.thread.id}?order=tree`,
     '#/new', `#/new?group=${g.id}`, '#/groups', '#/groups/new', `#/groups/${g.id}`, '#/conversations',
@@ -363,8 +355,7 @@ test('every page fits a 360 px phone and passes axe: categories, lists, groups, 
 
 test('links are judged by where they lead: a relative-looking link to another site opens apart', async () => {
   const m = await admin.register({name: 'Dr Link Lam'});
-  const page = await newPage(browser, server);
-  await signInPage(page, m.email);
+  const page = await signedInPage(browser, server, m.email);
   const out = await page.evaluate(async () => {
     const {trustedHtml} = await import('/js/dom.js');
     const div = document.createElement('div');
@@ -387,8 +378,7 @@ test('links are judged by where they lead: a relative-looking link to another si
 test('an acknowledgement covers only the findings it was given for', async () => {
   const m = await admin.register({name: 'Dr Ack Adams'});
   const th = await m.newThread('Acknowledgement thread');
-  const page = await newPage(browser, server);
-  await signInPage(page, m.email);
+  const page = await signedInPage(browser, server, m.email);
   await page.goto(`/#/threads/${th.thread.id}`);
   const box = page.getByLabel(/^Your reply/);
   await box.fill('Call at 604-555-0199.');
@@ -409,8 +399,7 @@ test('an acknowledgement covers only the findings it was given for', async () =>
 test('a tab whose session changed elsewhere recovers its csrf token and writes', async () => {
   const m = await admin.register({name: 'Dr Two Tabs'});
   const th = await m.newThread('Two tabs thread');
-  const page = await newPage(browser, server);
-  await signInPage(page, m.email);
+  const page = await signedInPage(browser, server, m.email);
   await page.goto(`/#/threads/${th.thread.id}`);
   await page.locator('.post').first().waitFor();
   // another tab of the same browser signs out and in again: a new session, a new token
@@ -429,8 +418,7 @@ test('a mention in a post leads to the member\'s page in the client', async () =
   const a = await admin.register({name: 'Dr Mention Maker'});
   const b = await admin.register({name: 'Dr Mentioned Person'});
   const th = await a.newThread('Mention thread', `Could @${b.user.handle} weigh in?`);
-  const page = await newPage(browser, server);
-  await signInPage(page, a.email);
+  const page = await signedInPage(browser, server, a.email);
   await page.goto(`/#/threads/${th.thread.id}`);
   const link = page.locator('.post-body a.mention');
   await link.waitFor();

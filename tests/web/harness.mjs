@@ -238,6 +238,13 @@ export async function noAxe(page, what) {
   assert.deepEqual(v, [], `${what}: ${JSON.stringify(v, null, 1)}`);
 }
 
+// A new page signed in as email.
+export async function signedInPage(browser, server, email, opts) {
+  const page = await newPage(browser, server, opts);
+  await signInPage(page, email);
+  return page;
+}
+
 // A signed-in page whose confirmation dialogs are accepted.
 export async function pageFor(browser, server, member, opts) {
   const page = await newPage(browser, server, opts);

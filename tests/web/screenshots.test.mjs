@@ -3,7 +3,7 @@
 // (otherwise to the temporary folder). Each page is checked to be in its language.
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {setup, newPage, signInPage, screenshot} from './harness.mjs';
+import {setup, newPage, signedInPage, signInPage, screenshot} from './harness.mjs';
 
 let server;
 let browser;
@@ -60,8 +60,7 @@ test('the main pages, in English and in French', async () => {
     await shoot(page, `#/groups/${g.id}`, 'group');
     await shoot(page, '#/search?q=tapering', 'search', (p) => p.locator('.hit').first().waitFor());
     await shoot(phone, `#/threads/${a.thread.id}`, 'phone-thread', (p) => p.locator('.post').first().waitFor());
-    const cpage = await newPage(browser, server, {width: 1100, height: 900});
-    await signInPage(cpage, coord.email);
+    const cpage = await signedInPage(browser, server, coord.email, {width: 1100, height: 900});
     await coord.call('PATCH', '/me', {locale: lang}, 200);
     await shoot(cpage, '#/reports', 'reports', (p) => p.locator('figure svg').first().waitFor());
     await cpage.context().close();

@@ -94,6 +94,34 @@ def test_phrases_or_and_exclusion(member, corpus):
     assert post_ids(search(member, f'chronic pain {N} -"chronic pain"')) == [corpus["p3"]["id"]]
 
 
+def test_hyphenated_words(member, other):
+    """A hyphenated word is looked for by the index as the whole word (schema/0018) and
+    checked as typed: the whole finds it, in English and French, with a filter, left out
+    with -word; its parts apart do not make a match for the whole."""
+    w = N + "h"
+    _, a = new_thread(member, f"Follow-up after the rendez-vous {w}",
+                      f"The follow-up visit is booked; a self-harm screen was done. {w}")
+    _, b = new_thread(other, f"Follow the plan {w}",
+                      f"We follow it up weekly, and harm to self is assessed. {w}",
+                      slug="mental-health")
+    _, c = new_thread(other, f"Suivi {w}", f"Le rendez-vous de suivi est pris. {w}",
+                      slug="mental-health")
+    assert post_ids(search(member, f"follow-up {w}")) == [a["id"]]
+    assert post_ids(search(member, f"self-harm {w}")) == [a["id"]]
+    assert set(post_ids(search(member, f"rendez-vous {w}"))) == {a["id"], c["id"]}
+    assert post_ids(search(member, f"rendez-vous {w}", category="mental-health")) == [c["id"]]
+    assert set(post_ids(search(member, f"{w} -follow-up"))) == {b["id"], c["id"]}
+    assert post_ids(search(member, f"rendez-vous OR follow-up {w}")) != []
+    assert set(post_ids(search(member, f"{w} rendez-vous OR {w} follow-up"))) == {
+        a["id"], c["id"]}
+    # a quoted phrase with one keeps its order
+    assert post_ids(search(member, f'"follow-up visit" {w}')) == [a["id"]]
+    assert post_ids(search(member, f'"visit follow-up" {w}')) == []
+    # the snippet marks the word
+    item = search(member, f"follow-up {w}")["items"][0]
+    assert "<mark>" in item["snippet"] and "<mark>" in item["title_html"]
+
+
 def test_a_title_match_ranks_above_a_body_match(member, corpus):
     r = search(member, f"opioids {N}")
     # the title (weight A) and the tag-less body: only the first post carries the title

@@ -427,6 +427,15 @@ def fresh_address():
     return f"127.{random.randint(1, 254)}.{random.randint(1, 254)}.{random.randint(2, 254)}"
 
 
+def clear_of_window_end(period, needed=15):
+    """Waits, if need be, until the current clock window of `period` seconds (the windows
+    rate limits count in: a minute, an hour) has `needed` seconds left, so that a test's
+    requests are all counted in one window."""
+    left = period - time.time() % period
+    if left < needed:
+        time.sleep(left + 0.5)
+
+
 def metrics(server):
     """The server's /metrics as {name or name{labels}: value}."""
     out = {}

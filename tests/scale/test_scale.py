@@ -25,7 +25,8 @@ import time
 import pytest
 
 from harness import (PG_BINDIR, TMP, Background, Client, Cluster, EventStream, Server, as_pg,
-                     create_admin, free_port, fresh_address, metrics, psql, register, request)
+                     clear_of_window_end, create_admin, free_port, fresh_address, metrics, psql,
+                     register, request)
 from receivers import SmtpSink, WebhookReceiver
 
 WINDOW = 6       # CONFER_REPLICA_WINDOW: longer than the replica's 2 s delay plus a probe
@@ -303,8 +304,7 @@ def test_sign_in_limits_are_shared_and_per_client_address(stack):
     proxy = stack["proxy"]
     email = stack["people"][3].email
     wrong = {"email": email, "password": "not the password at all"}
-    if time.time() % 60 > 50:  # the limit counts in windows of a clock minute
-        time.sleep(61 - time.time() % 60)
+    clear_of_window_end(60, 10)  # the limit counts in windows of a clock minute
     # six a minute from one address, counted across both instances; a forged
     # X-Forwarded-For changes nothing (nginx appends the real address, confer reads
     # from the right)

@@ -51,7 +51,9 @@ DECLARE
         || E'           AND (NOT fr_ok OR (numnode(ix_fr) > 0 AND querytree(ix_fr) <> ''T'')) THEN\n'
         || E'            q_ix := CASE WHEN en_ok AND fr_ok AND ix_en <> ix_fr THEN ix_en || ix_fr\n'
         || E'                         WHEN en_ok THEN ix_en ELSE ix_fr END;\n'
-        || E'            q_plan := q;\n'
+        || E'            IF q_ix <> q THEN\n'
+        || E'                q_plan := q;  -- the reading without parts is estimated alone\n'
+        || E'            END IF;\n'
         || E'        END IF;\n'
         || E'    END IF;\n'
         || E'    IF cardinality(p_cursor) = 2 THEN\n',

@@ -136,7 +136,7 @@ def test_postgresql_stopped_and_started_during_writes(cluster):
 def webhook_deliveries_settled(url, receiver, hook_id, since_post, killed_at):
     """Every post since since_post has exactly one post.created delivery for the hook,
     each delivered, and the receiver got each delivery id; one received twice only if
-    the kill came between its 2xx and the server recording it."""
+    the kill came between its sending and the server recording its 2xx."""
     deadline = time.time() + 60
     while time.time() < deadline and psql(
             url, f"SELECT count(*) FROM outbox WHERE webhook_id = {hook_id} "
@@ -155,7 +155,9 @@ def webhook_deliveries_settled(url, receiver, hook_id, since_post, killed_at):
     for d in {d for d in seen if seen.count(d) > 1}:
         first_ok = min(g["at"] for g in got if g["headers"]["x-confer-delivery"] == d
                        and g["answered"] and g["status"] == 200)
-        assert killed_at - 2 <= first_ok <= killed_at, (d, first_ok, killed_at)
+        # answered in the second before the kill, or a request already sent when it came
+        # (the receiver answers it a moment later, to a server no longer there)
+        assert killed_at - 2 <= first_ok <= killed_at + 1, (d, first_ok, killed_at)
     return posts
 
 

@@ -111,7 +111,6 @@ def test_hyphenated_words(member, other):
     assert set(post_ids(search(member, f"rendez-vous {w}"))) == {a["id"], c["id"]}
     assert post_ids(search(member, f"rendez-vous {w}", category="mental-health")) == [c["id"]]
     assert set(post_ids(search(member, f"{w} -follow-up"))) == {b["id"], c["id"]}
-    assert post_ids(search(member, f"rendez-vous OR follow-up {w}")) != []
     assert set(post_ids(search(member, f"{w} rendez-vous OR {w} follow-up"))) == {
         a["id"], c["id"]}
     # a quoted phrase with one keeps its order

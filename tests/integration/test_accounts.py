@@ -3,6 +3,7 @@ registration, argon2id, sessions, CSRF, rate limits, roles, guidelines, suspensi
 import json
 import random
 import re
+import socket
 import statistics
 import subprocess
 import time
@@ -127,6 +128,42 @@ def test_expired_codes_are_refused(server, admin):
 
 def test_unknown_codes_are_refused(server):
     problem(register_with(server, "x" * 43, unique_email("nobody")), 422, "invitation_invalid")
+
+
+def test_made_up_codes_are_refused_before_any_password_is_hashed(server, admin):
+    """POST /users needs no session: 300 registrations with made-up codes, sent at once,
+    are each refused by the invitation check, and none waits for or fills the argon2id
+    queue (256 jobs), so a member signing in meanwhile is answered. Hashing first, most of
+    them and the sign-in were 503 until the queue drained."""
+    body = json.dumps({"invite_code": "made-up-code", "email": "someone@example.org",
+                       "display_name": "Dr Nobody", "password": STRONG_PASSWORD,
+                       "profession": "family_physician", "locale": "en"}).encode()
+    req = (b"POST /api/v1/users HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+           b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    socks = []
+    try:
+        for _ in range(300):
+            s = socket.create_connection(("127.0.0.1", server.port), timeout=60)
+            s.sendall(req)
+            socks.append(s)
+        signed_in = server.request("POST", "/api/v1/sessions", source=fresh_address(),
+                                   body={"email": admin.email, "password": STRONG_PASSWORD})
+        answers = []
+        for s in socks:
+            data = b""
+            while True:
+                c = s.recv(65536)
+                if not c:
+                    break
+                data += c
+            answers.append(data)
+    finally:
+        for s in socks:
+            s.close()
+    assert signed_in.status == 201, signed_in
+    statuses = [a.split(b" ", 2)[1] if a else b"(closed)" for a in answers]
+    assert statuses == [b"422"] * 300, sorted(set(statuses))
+    assert all(b'"invitation_invalid"' in a for a in answers)
 
 
 def test_the_invited_email_must_match(server, admin):

@@ -236,10 +236,25 @@ void cf_request_free(struct cf_request *req)
     cf_free(req);
 }
 
+/* An answer being written is counted in w->writing until it is all written
+ * (on_reply_written) or its connection is freed first (on_reply_cut: the client went
+ * away mid-answer; evhttp then frees the request without its completion callback).
+ * evhttp handles one request at a time on a connection, so the connection's close
+ * callback is ours while an answer is written, and is cleared once it is. */
+static void on_reply_cut(struct evhttp_connection *evcon, void *arg)
+{
+    struct cf_worker *w = arg;
+    (void)evcon;
+    w->writing--;
+    cf_worker_request_done(w);
+}
+
 static void on_reply_written(struct evhttp_request *evreq, void *arg)
 {
     struct cf_worker *w = arg;
-    (void)evreq;
+    struct evhttp_connection *evcon = evhttp_request_get_connection(evreq);
+    if (evcon != NULL)
+        evhttp_connection_set_closecb(evcon, NULL, NULL);
     w->writing--;
     cf_worker_request_done(w);
 }
@@ -347,9 +362,11 @@ static void finish_reply(struct cf_request *req, int status, const char *content
         evbuffer_drain(buf, bytes);
         bytes = 0;
     }
-    if (evhttp_request_get_connection(req->ev) != NULL) {
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req->ev);
+    if (evcon != NULL) {
         w->writing++;
         evhttp_request_set_on_complete_cb(req->ev, on_reply_written, w);
+        evhttp_connection_set_closecb(evcon, on_reply_cut, w);
     }
     evhttp_send_reply(req->ev, status, cf_status_title(status), buf);
     if (buf)

@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from harness import BIN, DATABASE_URL, Cluster, Server, psql, request
+from harness import (BIN, DATABASE_URL, Client, Cluster, Server, create_admin, psql,
+                     request)
 
 
 def wait_for(predicate, timeout, interval=0.1):
@@ -110,6 +111,49 @@ def test_sigterm_drains_an_in_flight_request_and_stops_accepting():
         assert "shutting down" in s.log_text()
     finally:
         locker.wait(timeout=20)
+        s.stop()
+
+
+def test_a_client_gone_mid_answer_does_not_hold_up_the_shutdown():
+    """A member who leaves while a long answer is still being written (a thread page of
+    100 long posts, read through a small window, then the connection reset): the answer
+    is dropped with its connection, and SIGTERM afterwards stops the server at once, not
+    after CONFER_SHUTDOWN_TIMEOUT (it used to count that answer as still being written)."""
+    s = Server(workers=1, extra_env={"CONFER_RATE_LIMITS": "off",
+                                     "CONFER_SHUTDOWN_TIMEOUT": "60"}).start()
+    try:
+        member = Client(s, create_admin()).accept_guidelines()
+        category = member.get("/api/v1/categories/chronic-pain").json()
+        long_body = "Tapering went slowly over many weeks with the family doctor. " * 780
+        r = member.call("POST", "/api/v1/threads", body={
+            "category_id": category["id"], "title": "A long case, told in detail",
+            "body": long_body})
+        assert r.status == 201, r
+        thread = r.json()["thread"]["id"]
+        for _ in range(99):
+            assert member.call("POST", f"/api/v1/threads/{thread}/posts",
+                               body={"body": long_body}).status == 201
+        page = member.get(f"/api/v1/threads/{thread}?limit=100")
+        assert page.status == 200 and len(page.body) > 8_000_000, len(page.body)
+
+        c = socket.socket()
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        c.settimeout(10)
+        c.connect(("127.0.0.1", s.port))
+        c.sendall(f"GET /api/v1/threads/{thread}?limit=100 HTTP/1.1\r\nHost: t\r\n"
+                  f"Authorization: Bearer {member.token}\r\n\r\n".encode())
+        assert c.recv(4096).startswith(b"HTTP/1.1 200")
+        time.sleep(0.5)  # the server fills what the window lets through, then waits
+        # leave without reading the rest: a reset, as a closed tab or a lost network gives
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        c.close()
+        time.sleep(0.5)
+        assert s.get("/healthz").status == 200
+        t0 = time.time()
+        assert s.stop(signal.SIGTERM, timeout=90) == 0
+        assert time.time() - t0 < 10, s.log_text()[-2000:]
+        assert "still in flight after the shutdown timeout" not in s.log_text()
+    finally:
         s.stop()
 
 
